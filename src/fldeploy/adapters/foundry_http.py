@@ -1,0 +1,73 @@
+"""Foundry Local's OpenAI-compatible HTTP API: list models, a tiny chat completion."""
+from __future__ import annotations
+
+import time
+
+from ..core.foundry_rules import Probe, api_url
+
+
+def _classify(exc: Exception) -> str:
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "refused"
+    return "error"
+
+
+def probe_models(base_url: str, timeout: float, api_key: str = "") -> Probe:
+    """GET <base>/v1/models; outcome ok only for an OpenAI-style model list."""
+    import httpx
+
+    start = time.monotonic()
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        resp = httpx.get(api_url(base_url) + "/models", timeout=timeout, headers=headers)
+    except Exception as exc:  # any transport failure is a finding, not a crash
+        return Probe(base_url, _classify(exc), detail=str(exc) or type(exc).__name__,
+                     elapsed_ms=(time.monotonic() - start) * 1000)
+    elapsed = (time.monotonic() - start) * 1000
+    if resp.status_code != 200:
+        return Probe(base_url, "http_error", detail=f"HTTP {resp.status_code}: {resp.text[:200]}",
+                     elapsed_ms=elapsed)
+    try:
+        body = resp.json()
+        models = [m["id"] for m in body["data"]]
+    except (ValueError, KeyError, TypeError):
+        return Probe(base_url, "not_openai", detail=f"not an OpenAI model list: {resp.text[:120]!r}",
+                     elapsed_ms=elapsed)
+    return Probe(base_url, "ok", models, elapsed_ms=elapsed)
+
+
+def chat_once(base_url: str, model: str, timeout: float, api_key: str = "", max_tokens: int = 1,
+              tools: list | None = None) -> dict:
+    """One short chat completion: {'ok', 'status', 'text', 'error', 'elapsed_ms'}."""
+    import httpx
+
+    body: dict = {"model": model, "max_tokens": max_tokens, "temperature": 0,
+                  "messages": [{"role": "user", "content": "Say hello."}]}
+    if tools:
+        body["tools"] = tools
+    start = time.monotonic()
+    try:
+        resp = httpx.post(api_url(base_url) + "/chat/completions", json=body, timeout=timeout,
+                          headers={"Authorization": f"Bearer {api_key or 'fldeploy'}"})
+    except Exception as exc:
+        return {"ok": False, "status": _classify(exc), "text": "", "error": str(exc) or type(exc).__name__,
+                "elapsed_ms": (time.monotonic() - start) * 1000}
+    elapsed = (time.monotonic() - start) * 1000
+    try:
+        payload = resp.json()
+    except ValueError:
+        payload = {}
+    if resp.status_code != 200:
+        message = (payload.get("error") or {}).get("message") if isinstance(payload, dict) else None
+        return {"ok": False, "status": f"http_{resp.status_code}", "text": "",
+                "error": message or resp.text[:200], "elapsed_ms": elapsed}
+    try:
+        text = payload["choices"][0]["message"].get("content") or ""
+    except (KeyError, IndexError, TypeError):
+        return {"ok": False, "status": "bad_response", "text": "", "error": resp.text[:200],
+                "elapsed_ms": elapsed}
+    return {"ok": True, "status": "ok", "text": text, "error": "", "elapsed_ms": elapsed}

@@ -1,0 +1,113 @@
+"""The typer app: one small function per verb. Parses flags, calls the verb, hands its Result to output."""
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from .common import ChainlitPortOpt, FoundryUrlOpt, JsonOpt, ModelOpt, OpenWebUIPortOpt, execute
+from .foundry import app as foundry_app
+
+EPILOG = ("Exit codes: 0 ok, 1 check failed, 2 usage, 3 config, 4 port conflict, 5 dependency unreachable, "
+          "6 health/wait timeout, 130 interrupted. Settings: flag > FLDEPLOY_* env > fldeploy.yaml > default "
+          "(see 'fldeploy config').")
+
+app = typer.Typer(
+    name="fldeploy", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+    pretty_exceptions_enable=False, epilog=EPILOG,
+    help="Put Open WebUI and a Chainlit app on Microsoft Foundry Local, in Docker, and explain every failure.\n\n"
+         "Start with 'fldeploy doctor': it finds Foundry, checks Docker and the ports, and prints a fix for "
+         "anything wrong.",
+)
+app.add_typer(foundry_app, name="foundry")
+
+
+@app.command()
+def doctor(
+    deep: Annotated[bool, typer.Option("--deep", help="Also send a 1-token chat completion to the model.")] = False,
+    foundry_url: FoundryUrlOpt = None, model: ModelOpt = None,
+    openwebui_port: OpenWebUIPortOpt = None, chainlit_port: ChainlitPortOpt = None, json: JsonOpt = False,
+) -> None:
+    """Check Foundry Local, Docker, Compose and the ports; each finding with its cause, fix and runbook.
+
+    Exit 1 when any check fails. Checks run at once, each bounded by check_timeout, so a hung Foundry or
+    a dead Docker socket cannot make doctor slow.
+
+    Example: fldeploy doctor --deep
+    """
+    from ..commands import doctor as verb
+
+    flags = {"foundry_url": foundry_url, "model": model, "openwebui_port": openwebui_port,
+             "chainlit_port": chainlit_port}
+    execute("doctor", json, flags, lambda s: verb.run(s, deep))
+
+
+@app.command()
+def ports(
+    extra: Annotated[Optional[List[int]], typer.Argument(help="More ports to inspect.", show_default=False)] = None,
+    foundry_url: FoundryUrlOpt = None, openwebui_port: OpenWebUIPortOpt = None,
+    chainlit_port: ChainlitPortOpt = None, json: JsonOpt = False,
+) -> None:
+    """Who holds each port the stack needs (pid, process, user, bind addresses, container); exit 4 on a conflict.
+
+    For a conflict it names the nearest free ports and the flag or setting that uses one.
+
+    Example: fldeploy ports 5000 --openwebui-port 3001
+    """
+    from ..commands import ports as verb
+
+    flags = {"foundry_url": foundry_url, "openwebui_port": openwebui_port, "chainlit_port": chainlit_port}
+    execute("ports", json, flags, lambda s: verb.run(s, list(extra or [])))
+
+
+@app.command()
+def config(json: JsonOpt = False) -> None:
+    """Show the effective settings and where each comes from (flag, env, fldeploy.yaml, default).
+
+    Secrets are masked. A malformed fldeploy.yaml or an unknown key exits 3, naming file, key and line.
+    """
+    from ..commands import config as verb
+
+    execute("config", json, {}, verb.run)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+        typer.echo(f"fldeploy {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Show the version and exit.")] = False) -> None:
+    pass
+
+
+def main() -> None:
+    """Entry point: usage errors exit 2 (as a JSON envelope with --json), never with a traceback."""
+    import click
+
+    try:
+        code = app(standalone_mode=False)
+    except click.exceptions.UsageError as err:
+        _usage_error(err)
+        code = 2
+    except click.exceptions.Abort:
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(err) -> None:
+    if "--json" in sys.argv:
+        import json as _json
+
+        from ..result import Result
+        from ..errors import ExitCode, FldeployError
+        result = Result.from_error(err.ctx.command_path if err.ctx else "fldeploy",
+                                   FldeployError(err.format_message(), "see --help", ExitCode.USAGE, "usage"))
+        sys.stdout.write(_json.dumps(result.envelope(), indent=2) + "\n")
+    else:
+        err.show()

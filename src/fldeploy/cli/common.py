@@ -1,0 +1,41 @@
+"""Shared CLI plumbing: options every verb takes, and the one place a verb's Result is handed to output."""
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from ..errors import ExitCode, FldeployError
+from ..result import Result
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON envelope (for scripts) instead of text.")]
+FoundryUrlOpt = Annotated[Optional[str], typer.Option(
+    "--foundry-url", help="Foundry Local base URL, e.g. http://127.0.0.1:5273 (skips discovery) "
+    "[env: FLDEPLOY_FOUNDRY_URL, BASE_URL]", show_default=False)]
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", "-m", help="Model alias or id [env: FLDEPLOY_MODEL, MODEL]", show_default=False)]
+OpenWebUIPortOpt = Annotated[Optional[int], typer.Option(
+    "--openwebui-port", help="Host port of Open WebUI [default: 3000]", show_default=False)]
+ChainlitPortOpt = Annotated[Optional[int], typer.Option(
+    "--chainlit-port", help="Host port of the Chainlit app [default: 8080]", show_default=False)]
+
+
+def execute(command: str, as_json: bool, flags: dict[str, Any],
+            action: Callable[..., Result], wants_progress: bool = False) -> None:
+    """Load settings (flags win), run the verb, print its Result, exit with its code."""
+    from .. import output, settings
+
+    progress = output.Progress()
+    try:
+        try:
+            loaded = settings.load(flags)
+            result = action(loaded, progress) if wants_progress else action(loaded)
+        finally:
+            progress.done()
+    except FldeployError as err:
+        result = Result.from_error(command, err)
+    except KeyboardInterrupt:
+        result = Result.from_error(command, FldeployError("interrupted", "", ExitCode.INTERRUPTED, "interrupted"))
+    output.emit(result, as_json)
+    raise typer.Exit(int(result.exit_code))

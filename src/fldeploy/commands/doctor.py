@@ -1,0 +1,78 @@
+"""`fldeploy doctor`: gather facts concurrently (each bounded), then judge them with pure verdicts."""
+from __future__ import annotations
+
+import sys
+
+from ..concurrency import Failed, TimedOut, gather
+from ..core import verdicts as v
+from ..core.foundry_rules import Discovery, resolve_model, url_host, url_port
+from ..errors import ExitCode
+from ..result import Result
+
+CHAT_TIMEOUT_S = 15.0
+
+
+def _facts(settings, timeout: float) -> dict:
+    from ..adapters import docker_engine
+    from ..foundry import discovery
+    from . import ports
+
+    return gather({
+        "foundry": lambda: discovery.discover(settings, timeout),
+        "docker": lambda: docker_engine.engine_facts(timeout),
+        "compose": lambda: docker_engine.compose_version(timeout),
+        "ports": lambda: ports.scan(settings, [], with_foundry=False),
+    }, timeout + 0.2)
+
+
+def _unavailable(check_id: str, what: str, fact) -> v.Verdict | None:
+    if isinstance(fact, TimedOut):
+        return v.timed_out(check_id, what, fact.seconds)
+    if isinstance(fact, Failed):
+        return v.Verdict(check_id, "fail", f"{what} could not be checked: {fact.error}")
+    return None
+
+
+def _foundry_verdicts(settings, disc, engine: dict | None, deep: bool) -> list[v.Verdict]:
+    from ..adapters import foundry_http, net
+
+    bad = _unavailable("foundry.endpoint", "Foundry discovery", disc)
+    if bad:
+        skipped = [v.Verdict(i, "skip", "Foundry discovery did not finish")
+                   for i in ("foundry.api", "foundry.models", "foundry.bind", "foundry.chat")]
+        return [bad] + skipped
+    assert isinstance(disc, Discovery)
+    out = [v.foundry_endpoint(disc), v.foundry_api(disc), v.foundry_models(disc, settings.model)]
+    addresses: list[str] = []
+    local_hosts = net.local_addresses()
+    if disc.chosen and url_host(disc.chosen.url) in local_hosts:
+        addresses = sorted({l.address for l in net.listeners({url_port(disc.chosen.url)})})
+    out.append(v.foundry_bind(disc, addresses, engine, net.interface_ipv4("docker0"), local_hosts,
+                              sys.platform.startswith("linux")))
+    model_id = resolve_model(settings.model, disc.probe.models)[0] if disc.chosen and disc.probe else None
+    answer = None
+    if deep and model_id:
+        answer = foundry_http.chat_once(disc.chosen.url, model_id, max(CHAT_TIMEOUT_S, settings.http_timeout),
+                                        settings.api_key)
+    out.append(v.foundry_chat(answer if deep else None, model_id))
+    return out
+
+
+def run(settings, deep: bool = False) -> Result:
+    facts = _facts(settings, settings.check_timeout)
+    engine = facts["docker"] if isinstance(facts["docker"], dict) else None
+    checks = _foundry_verdicts(settings, facts["foundry"], engine, deep)
+    checks.append(_unavailable("docker.engine", "the Docker engine", facts["docker"])
+                  or v.docker_engine(facts["docker"]))
+    checks.append(_unavailable("docker.compose", "`docker compose version`", facts["compose"])
+                  or v.docker_compose(facts["compose"]))
+    checks.append(_unavailable("ports", "the port scan", facts["ports"]) or v.ports(*facts["ports"]))
+    status = v.summary_status(checks)
+    counts = {s: sum(1 for c in checks if c.status == s) for s in ("ok", "warn", "fail", "skip")}
+    data = {"checks": [c.as_dict() for c in checks], "summary": counts}
+    if isinstance(facts["foundry"], Discovery):
+        data["foundry"] = facts["foundry"].as_dict()
+    if status == "fail":
+        errors = [{"code": c.id, "message": c.cause, "hint": c.fix} for c in checks if c.status == "fail"]
+        return Result("doctor", data, "fail", ExitCode.CHECK_FAILED, errors)
+    return Result("doctor", data, status)

@@ -1,0 +1,28 @@
+"""`fldeploy foundry start|stop|status`: the embedded Foundry Local that fldeploy manages."""
+from __future__ import annotations
+
+from ..errors import ExitCode, FldeployError
+from ..foundry import demo, embedded
+from ..result import Result
+
+
+def start(settings, use_demo: bool, timeout: float, progress) -> Result:
+    model = demo.ALIAS if use_demo else settings.model
+    if not model:
+        raise FldeployError("which model should Foundry serve?",
+                            "pass --model <catalog alias> (e.g. --model phi-4-mini), or --demo offline",
+                            ExitCode.USAGE, "foundry.no_model")
+    return Result("foundry start", embedded.start(settings, model, use_demo, timeout, progress))
+
+
+def stop(settings, progress) -> Result:
+    return Result("foundry stop", embedded.stop(settings, progress))
+
+
+def status(settings) -> Result:
+    state = embedded.status(settings)
+    if not state.get("running"):
+        return Result("foundry status", state, "fail", ExitCode.CHECK_FAILED,
+                      [{"code": "foundry.not_running", "message": "the embedded Foundry is not running",
+                        "hint": "fldeploy foundry start --model <alias> (or --demo)"}])
+    return Result("foundry status", state)

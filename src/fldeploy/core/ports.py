@@ -1,0 +1,107 @@
+"""Pure port analysis: which ports the stack needs, who holds them, conflicts and free alternatives."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# role -> (setting that moves it, what it is)
+ROLES = {
+    "open-webui": ("openwebui_port", "Open WebUI"),
+    "chainlit": ("chainlit_port", "the Chainlit app"),
+    "foundry": (None, "Foundry Local"),
+    "requested": (None, "requested port"),
+}
+WILDCARDS = ("0.0.0.0", "::")
+LOOPBACKS = ("127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class Need:
+    port: int
+    role: str
+
+
+@dataclass
+class PortStatus:
+    port: int
+    role: str
+    state: str  # free | ours | foundry | conflict | held
+    holders: list[dict] = field(default_factory=list)
+    suggestions: list[int] = field(default_factory=list)
+    fix: str = ""
+    cause: str = ""
+
+    def as_dict(self) -> dict:
+        return {"port": self.port, "role": self.role, "state": self.state, "holders": self.holders,
+                "suggestions": self.suggestions, "cause": self.cause, "fix": self.fix}
+
+
+def needed_ports(openwebui: int | None, chainlit: int | None, foundry: int | None,
+                 extra: list[int]) -> list[Need]:
+    needs = [Need(openwebui, "open-webui"), Need(chainlit, "chainlit"), Need(foundry, "foundry")]
+    needs += [Need(p, "requested") for p in extra]
+    out, seen = [], set()
+    for need in needs:
+        if need.port and need.port not in seen:
+            seen.add(need.port)
+            out.append(need)
+    return out
+
+
+def nearest_free(port: int, taken: set[int], count: int = 3, low: int = 1024, high: int = 65535) -> list[int]:
+    """The count free ports closest to port (ties: the higher first)."""
+    found: list[int] = []
+    step = 1
+    while len(found) < count and step < (high - low):
+        for candidate in (port + step, port - step):
+            if low <= candidate <= high and candidate not in taken and len(found) < count:
+                found.append(candidate)
+        step += 1
+    return found
+
+
+def describe_holder(holder: dict) -> str:
+    container = holder.get("container")
+    if container:
+        project = f", compose project {container['project']}" if container.get("project") else ""
+        return f"container {container['name']}{project}"
+    proc = holder.get("process") or {}
+    if proc.get("name"):
+        return f"{proc['name']} (pid {proc['pid']}, user {proc.get('user')})"
+    if holder.get("pid"):
+        return f"pid {holder['pid']}"
+    return "a process fldeploy cannot see (run as root to name it)"
+
+
+def bind_scope(addresses: list[str]) -> str:
+    if any(a in WILDCARDS for a in addresses):
+        return "all interfaces"
+    if addresses and all(a in LOOPBACKS for a in addresses):
+        return "loopback only"
+    return "specific addresses"
+
+
+def classify(need: Need, holders: list[dict], own_project: str, taken: set[int]) -> PortStatus:
+    if not holders:
+        return PortStatus(need.port, need.role, "free")
+    containers = [h["container"] for h in holders if h.get("container")]
+    what = ROLES[need.role][1]
+    addresses = sorted({a for h in holders for a in h.get("addresses", [])})
+    held_by = describe_holder(holders[0])
+    if any(c.get("project") == own_project for c in containers):
+        return PortStatus(need.port, need.role, "ours", holders,
+                          cause=f"held by fldeploy's own stack ({held_by})")
+    if need.role == "foundry":
+        return PortStatus(need.port, need.role, "foundry", holders,
+                          cause=f"Foundry Local listens here ({', '.join(addresses)}; {bind_scope(addresses)})")
+    cause = f"port {need.port} for {what} is held by {held_by} on {', '.join(addresses) or '?'}"
+    if need.role == "requested":
+        return PortStatus(need.port, need.role, "held", holders, cause=cause)
+    suggestions = nearest_free(need.port, taken)
+    setting = ROLES[need.role][0]
+    fix = ""
+    if suggestions:
+        alt = suggestions[0]
+        flag = "--" + setting.replace("_", "-")
+        fix = (f"use a free port: {flag} {alt} (or FLDEPLOY_{setting.upper()}={alt}, "
+               f"or '{setting}: {alt}' in fldeploy.yaml), or stop {held_by}")
+    return PortStatus(need.port, need.role, "conflict", holders, suggestions, fix, cause)

@@ -1,0 +1,195 @@
+"""Pure doctor verdicts: facts in, one Verdict (ok/warn/fail/skip, cause, fix, runbook) out per check."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .foundry_rules import Discovery, resolve_model, url_host, url_port
+from .ports import LOOPBACKS, WILDCARDS, PortStatus
+
+RUNBOOK_FILES = {"foundry": "foundry.md", "docker": "docker.md", "ports": "ports.md", "stack": "stack.md"}
+MIN_COMPOSE = (2, 1, 1)  # `docker compose up --wait` arrived in Compose 2.1.1
+START_HINT = ("start it: `fldeploy foundry start --model phi-4-mini` (any OS), or `foundry service start` "
+              "(Windows/macOS with the foundry CLI)")
+
+
+def runbook(check_id: str) -> str:
+    return f"deploy/runbooks/{RUNBOOK_FILES[check_id.split('.')[0]]}#{check_id}"
+
+
+@dataclass
+class Verdict:
+    id: str
+    status: str  # ok | warn | fail | skip
+    cause: str
+    fix: str = ""
+    data: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "status": self.status, "cause": self.cause, "fix": self.fix,
+                "runbook": runbook(self.id), "data": self.data}
+
+
+def timed_out(check_id: str, what: str, seconds: float) -> Verdict:
+    return Verdict(check_id, "fail", f"{what} did not answer within {seconds:.1f}s",
+                   "see the runbook; raise check_timeout if the machine is just slow")
+
+
+def _target(d: Discovery):
+    return d.chosen or d.explicit_failed or (d.candidates[0] if d.candidates else None)
+
+
+def foundry_endpoint(d: Discovery) -> Verdict:
+    cid = "foundry.endpoint"
+    data = d.as_dict()
+    if d.explicit_failed and d.chosen:
+        bad, good = d.explicit_failed, d.chosen
+        return Verdict(cid, "fail",
+                       f"configured {bad.url} ({bad.detail}) does not answer, but Foundry answers at "
+                       f"{good.url} (found via {good.source}): its port moved",
+                       f"use the new URL: --foundry-url {good.url} (or FLDEPLOY_FOUNDRY_URL={good.url}), "
+                       f"or drop the stale setting so fldeploy discovers it", data)
+    target = _target(d)
+    if target is None:
+        notes = f" ({'; '.join(d.notes)})" if d.notes else ""
+        return Verdict(cid, "fail", "Foundry Local is not running: no foundry CLI answer, no Foundry "
+                       f"process, nothing on ports 5272/5273/51211{notes}", START_HINT, data)
+    how = target.source if target.source != "setting" else f"setting {target.detail}"
+    return Verdict(cid, "ok", f"{target.url} (found via {how})", "", data)
+
+
+def foundry_api(d: Discovery) -> Verdict:
+    cid = "foundry.api"
+    if d.chosen and d.probe:
+        return Verdict(cid, "ok", f"GET /v1/models answered in {d.probe.elapsed_ms:.0f} ms",
+                       data={"elapsed_ms": round(d.probe.elapsed_ms, 1)})
+    target = _target(d)
+    if target is None:
+        return Verdict(cid, "skip", "no Foundry endpoint to ask")
+    probe = d.probes.get(target.url)
+    outcome, detail = (probe.outcome, probe.detail) if probe else ("timeout", "")
+    causes = {
+        "timeout": (f"{target.url} accepts connections but /v1/models did not answer in time (hung)",
+                    "restart Foundry: `fldeploy foundry stop && fldeploy foundry start --model <alias>` "
+                    "or `foundry service restart`"),
+        "refused": (f"{target.url} refuses connections: nothing listens there", START_HINT),
+        "http_error": (f"{target.url}/v1/models answered {detail}",
+                       "restart Foundry and read its log: `fldeploy foundry status` shows where it is"),
+        "not_openai": (f"{target.url} is not an OpenAI-compatible Foundry endpoint: {detail}",
+                       "point --foundry-url at Foundry Local's base URL (e.g. http://127.0.0.1:5273)"),
+    }
+    cause, fix = causes.get(outcome, (f"{target.url}: {detail}", START_HINT))
+    return Verdict(cid, "fail", cause, fix, {"outcome": outcome, "detail": detail})
+
+
+def foundry_models(d: Discovery, wanted: str | None) -> Verdict:
+    cid = "foundry.models"
+    if not d.chosen or not d.probe:
+        return Verdict(cid, "skip", "Foundry does not answer")
+    models = d.probe.models
+    if not models:
+        return Verdict(cid, "warn", "Foundry answers but has no model loaded: Open WebUI will show no models",
+                       "load one: `foundry model run phi-4-mini` (foundry CLI) or "
+                       "`fldeploy foundry start --model phi-4-mini`", {"models": []})
+    model_id, how = resolve_model(wanted, models)
+    if model_id is None:
+        return Verdict(cid, "warn", f"{how}; chat front ends need a loaded model's full id",
+                       f"set --model to one of: {', '.join(models)}", {"models": models})
+    return Verdict(cid, "ok", f"{len(models)} loaded: {', '.join(models)} (using {model_id}: {how})",
+                   data={"models": models, "model_id": model_id})
+
+
+def foundry_bind(d: Discovery, addresses: list[str], engine: dict | None, gateway: str | None,
+                 local_hosts: set[str], on_linux: bool) -> Verdict:
+    cid = "foundry.bind"
+    if not d.chosen:
+        return Verdict(cid, "skip", "Foundry does not answer")
+    host, port = url_host(d.chosen.url), url_port(d.chosen.url)
+    if host not in local_hosts:
+        return Verdict(cid, "skip", f"Foundry runs on another host ({host}); containers reach it directly")
+    if not addresses:
+        return Verdict(cid, "warn", f"could not see which addresses port {port} listens on "
+                       "(another network namespace, or no permission)", "run as root to see it")
+    desktop = engine.get("desktop") if engine and engine.get("reachable") else not on_linux
+    gw = gateway or "172.17.0.1"
+    data = {"addresses": addresses, "gateway": gateway, "docker_desktop": desktop}
+    if all(a in LOOPBACKS for a in addresses):
+        if desktop:
+            return Verdict(cid, "ok", f"listens on {', '.join(addresses)} only; Docker Desktop forwards "
+                           "host.docker.internal to the host's loopback", data=data)
+        return Verdict(cid, "fail",
+                       f"Foundry listens only on {', '.join(addresses)}:{port}; containers get 'connection "
+                       f"refused' from host.docker.internal:{port} on a native Linux Docker engine",
+                       f"serve the bridge too: `fldeploy foundry start` (listens on 127.0.0.1 and {gw}); or "
+                       f"relay it: `socat TCP-LISTEN:{port},bind={gw},fork,reuseaddr TCP:127.0.0.1:{port}`",
+                       data)
+    if any(a in WILDCARDS for a in addresses):
+        return Verdict(cid, "ok", f"listens on all interfaces ({', '.join(addresses)}): containers reach it, "
+                       "so can other hosts on your network", data=data)
+    if gateway and gateway in addresses:
+        return Verdict(cid, "ok", f"listens on {', '.join(addresses)}: containers reach it through the "
+                       f"bridge gateway {gateway} (host.docker.internal)", data=data)
+    return Verdict(cid, "fail", f"Foundry listens on {', '.join(addresses)}, but host.docker.internal "
+                   f"resolves to the bridge gateway {gw}", f"make it listen on {gw} too "
+                   "(`fldeploy foundry start` does)", data)
+
+
+def foundry_chat(answer: dict | None, model_id: str | None) -> Verdict:
+    cid = "foundry.chat"
+    if answer is None:
+        return Verdict(cid, "skip", "run with --deep for a 1-token chat completion")
+    if not model_id:
+        return Verdict(cid, "skip", "no loaded model to ask")
+    if answer["ok"]:
+        return Verdict(cid, "ok", f"{model_id} answered in {answer['elapsed_ms']:.0f} ms: {answer['text']!r}",
+                       data={"model_id": model_id, "text": answer["text"]})
+    return Verdict(cid, "fail", f"chat with {model_id} failed ({answer['status']}): {answer['error'][:160]}",
+                   "check the model id (`fldeploy doctor` lists loaded ones) and Foundry's log",
+                   {"model_id": model_id, "status": answer["status"]})
+
+
+def docker_engine(engine: dict) -> Verdict:
+    cid = "docker.engine"
+    if engine.get("reachable"):
+        kind = "Docker Desktop" if engine.get("desktop") else "native engine"
+        return Verdict(cid, "ok", f"Docker {engine.get('version')} ({kind}, {engine.get('os')})", data=engine)
+    return Verdict(cid, "fail", f"cannot reach the Docker engine at {engine.get('host')}: {engine.get('error')}",
+                   "start it: `sudo systemctl start docker` (or `sudo dockerd &`); check DOCKER_HOST and "
+                   "that your user may use the socket (group docker)", engine)
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("-")[0].split("+")[0].split("."):
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def docker_compose(compose: dict) -> Verdict:
+    cid = "docker.compose"
+    fix = ("install the Compose v2 plugin: `sudo apt-get install docker-compose-plugin`, or "
+           "`pip install 'fldeploy[compose]'` and link its docker-compose into ~/.docker/cli-plugins/")
+    if not compose.get("present"):
+        return Verdict(cid, "fail", f"Docker Compose v2 is missing: {compose.get('error')}", fix, compose)
+    version = compose["version"]
+    if _version_tuple(version) < MIN_COMPOSE:
+        return Verdict(cid, "fail", f"Docker Compose {version} is too old for `up --wait` (needs 2.1.1+)",
+                       fix, compose)
+    return Verdict(cid, "ok", f"Docker Compose {version}", data=compose)
+
+
+def ports(statuses: list[PortStatus], notes: list[str]) -> Verdict:
+    cid = "ports"
+    data = {"ports": [s.as_dict() for s in statuses], "notes": notes}
+    conflicts = [s for s in statuses if s.state == "conflict"]
+    if conflicts:
+        return Verdict(cid, "fail", "; ".join(s.cause for s in conflicts),
+                       "; ".join(s.fix for s in conflicts if s.fix), data)
+    shown = ", ".join(f"{s.port} {s.state}" for s in statuses if s.role in ("open-webui", "chainlit"))
+    status = "warn" if notes else "ok"
+    return Verdict(cid, status, shown + (f" ({'; '.join(notes)})" if notes else ""), "", data)
+
+
+def summary_status(verdicts: list[Verdict]) -> str:
+    statuses = {v.status for v in verdicts}
+    return "fail" if "fail" in statuses else "warn" if "warn" in statuses else "ok"

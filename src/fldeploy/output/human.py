@@ -1,0 +1,89 @@
+"""Human-readable rendering of each command's Result data."""
+from __future__ import annotations
+
+from typing import Callable
+
+from ..result import Result
+
+MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
+
+
+def render(result: Result) -> str:
+    if result.data is None:
+        return ""
+    renderer = RENDERERS.get(result.command)
+    return renderer(result.data) if renderer else ""
+
+
+def _doctor(data: dict) -> str:
+    width = max(len(c["id"]) for c in data["checks"])
+    lines = []
+    for c in data["checks"]:
+        lines.append(f"{MARKS[c['status']]}  {c['id']:<{width}}  {c['cause']}")
+        if c["status"] in ("fail", "warn"):
+            pad = " " * (width + 8)
+            if c["fix"]:
+                lines.append(f"{pad}fix: {c['fix']}")
+            lines.append(f"{pad}see: {c['runbook']}")
+    s = data["summary"]
+    lines.append(f"\n{s['ok']} ok, {s['warn']} warn, {s['fail']} fail, {s['skip']} skipped")
+    return "\n".join(lines)
+
+
+def _holder_line(h: dict) -> str:
+    proc = h.get("process") or {}
+    where = ", ".join(h.get("addresses", []))
+    if h.get("container"):
+        c = h["container"]
+        project = f" (compose project {c['project']}, service {c.get('service')})" if c.get("project") else ""
+        return f"container {c['name']}{project} via {proc.get('name') or 'docker'} on {where}"
+    if proc.get("name"):
+        return f"pid {proc['pid']} {proc['name']} (user {proc.get('user')}) on {where}: {proc.get('cmdline')}"
+    return f"an unseen process on {where} (run as root to name it)"
+
+
+def _ports(data: dict) -> str:
+    lines = []
+    for p in data["ports"]:
+        label = {"free": "free", "ours": "ours", "foundry": "foundry", "conflict": "CONFLICT",
+                 "held": "held"}[p["state"]]
+        lines.append(f"{p['port']:>5}  {p['role']:<10}  {label}")
+        for h in p["holders"]:
+            lines.append(f"{'':19}{_holder_line(h)}")
+        if p["suggestions"]:
+            lines.append(f"{'':19}free nearby: {', '.join(map(str, p['suggestions']))}")
+        if p["fix"]:
+            lines.append(f"{'':19}fix: {p['fix']}")
+    lines += [f"note: {n}" for n in data.get("notes", [])]
+    return "\n".join(lines)
+
+
+def _config(data: dict) -> str:
+    rows = data["settings"]
+    width = max(len(r["name"]) for r in rows)
+    lines = [f"config file: {data['config_file'] or '(none: fldeploy.yaml in this folder or the user config dir)'}"]
+    for r in rows:
+        value = "-" if r["value"] is None else r["value"]
+        lines.append(f"{r['name']:<{width}}  {str(value):<32}  {r['source']}")
+    return "\n".join(lines)
+
+
+def _foundry(data: dict) -> str:
+    if not data.get("running"):
+        return "Foundry (embedded): not running" + (" (stopped)" if data.get("changed") else "")
+    lines = [
+        f"Foundry (embedded): running, pid {data['pid']}" + ("" if data.get("changed", True) else " (already)"),
+        f"  url:      {data['url']}   (OpenAI base URL: {data['url']}/v1)",
+        f"  listens:  {', '.join(data.get('bind_addresses', []))}",
+        f"  model:    {data.get('model_id')} (alias {data.get('alias')})" + ("  [offline demo model]" if data.get("demo") else ""),
+        f"  loaded:   {', '.join(data.get('loaded_models', [])) or 'none'}",
+        f"  log:      {data['log']}",
+    ]
+    lines += [f"  note: {n}" for n in data.get("notes", [])]
+    return "\n".join(lines)
+
+
+RENDERERS: dict[str, Callable[[dict], str]] = {
+    "doctor": _doctor, "ports": _ports, "config": _config,
+    "foundry start": _foundry, "foundry stop": _foundry, "foundry status": _foundry,
+}

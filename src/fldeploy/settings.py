@@ -1,0 +1,191 @@
+"""Effective settings: flag > environment > config file > default, each value with its source."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import ConfigError
+
+CONFIG_NAME = "fldeploy.yaml"
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    kind: type
+    default: Any
+    help: str
+    env: tuple[str, ...] = ()
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        return ("FLDEPLOY_" + self.name.upper(),) + self.env
+
+
+def _user_dir(kind: str, sub: str = "") -> Callable[[], str]:
+    def default() -> str:
+        import platformdirs
+        return os.path.join(str(getattr(platformdirs, f"user_{kind}_dir")("fldeploy")), sub).rstrip(os.sep)
+    return default
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec("foundry_url", str, None, "Foundry Local base URL; skips discovery (e.g. http://127.0.0.1:5273)",
+         env=("BASE_URL",)),
+    Spec("model", str, None, "model alias or id to use (default: the first model Foundry has loaded)",
+         env=("MODEL",)),
+    Spec("api_key", str, "foundry-local", "API key sent to Foundry (Foundry ignores it; clients need one)",
+         env=("API_KEY",), secret=True),
+    Spec("openwebui_port", int, 3000, "host port of Open WebUI"),
+    Spec("chainlit_port", int, 8080, "host port of the Chainlit app"),
+    Spec("project", str, "fldeploy", "Docker Compose project name of the stack"),
+    Spec("foundry_port", int, 0, "port of the embedded Foundry (0: 5273 if free, else the nearest free one)"),
+    Spec("foundry_bind", str, "docker", "embedded Foundry listens on: docker (loopback + Docker bridge "
+         "gateway), loopback, or all", choices=("docker", "loopback", "all")),
+    Spec("model_cache_dir", str, _user_dir("cache", "models"), "where the embedded Foundry keeps models"),
+    Spec("catalog_url", str, None, "model catalog URL for the embedded Foundry (private mirror)"),
+    Spec("state_dir", str, _user_dir("state"), "pid files and logs of processes fldeploy starts"),
+    Spec("http_timeout", float, 2.0, "seconds to wait for one HTTP answer from Foundry"),
+    Spec("check_timeout", float, 2.5, "seconds one doctor check may take"),
+)
+SPEC_BY_NAME = {s.name: s for s in SPECS}
+
+
+@dataclass(frozen=True)
+class Value:
+    value: Any
+    source: str
+
+
+class Settings:
+    """Read-only view of the effective settings: ``settings.openwebui_port``, ``settings.source(name)``."""
+
+    def __init__(self, values: Mapping[str, Value], config_file: str | None = None) -> None:
+        self._values = dict(values)
+        self.config_file = config_file
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name].value
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def source(self, name: str) -> str:
+        return self._values[name].source
+
+    def is_default(self, name: str) -> bool:
+        return self._values[name].source == "default"
+
+    def describe(self) -> list[dict]:
+        rows = []
+        for spec in SPECS:
+            v = self._values[spec.name]
+            shown = MASK if spec.secret and v.value else v.value
+            rows.append({"name": spec.name, "value": shown, "source": v.source, "help": spec.help,
+                         "env": spec.env_names[0]})
+        return rows
+
+
+def coerce(spec: Spec, raw: Any, where: str) -> Any:
+    """Turn a raw flag/env/config value into the spec's type, or raise ConfigError naming where."""
+    if raw is None:
+        return None
+    try:
+        if spec.kind is int:
+            if isinstance(raw, bool):
+                raise ValueError
+            value: Any = int(raw)
+        elif spec.kind is float:
+            value = float(raw)
+        else:
+            if isinstance(raw, (dict, list)):
+                raise ValueError
+            value = str(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {spec.name} must be {spec.kind.__name__}, got {raw!r}",
+                          f"set {spec.name} to a {spec.kind.__name__} value") from None
+    if spec.choices and value not in spec.choices:
+        raise ConfigError(f"{where}: {spec.name} must be one of {', '.join(spec.choices)}, got {value!r}",
+                          f"set {spec.name} to one of {', '.join(spec.choices)}")
+    return value
+
+
+def parse_config(text: str, path: str) -> dict[str, tuple[Any, int]]:
+    """Parse fldeploy.yaml into {key: (value, line)}; unknown keys and bad YAML raise ConfigError."""
+    import yaml
+
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{path}{line}: malformed YAML: {problem}",
+                          f"fix the YAML syntax in {path}{line}") from None
+    if root is None:
+        return {}
+    if not isinstance(root, yaml.MappingNode):
+        raise ConfigError(f"{path}:{root.start_mark.line + 1}: the config must be a mapping of settings",
+                          f"write settings as 'name: value' lines; see 'fldeploy config'")
+    out: dict[str, tuple[Any, int]] = {}
+    for key_node, value_node in root.value:
+        line = key_node.start_mark.line + 1
+        key = key_node.value
+        if key not in SPEC_BY_NAME:
+            raise ConfigError(f"{path}:{line}: unknown setting {key!r}",
+                              f"remove it or use one of: {', '.join(SPEC_BY_NAME)}", code="config.unknown_key")
+        out[key] = (yaml.safe_load(yaml.serialize(value_node)), line)
+    return out
+
+
+def find_config_file(cwd: Path, env: Mapping[str, str]) -> Path | None:
+    explicit = env.get("FLDEPLOY_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"FLDEPLOY_CONFIG names {explicit}, which does not exist",
+                              "point FLDEPLOY_CONFIG at an existing fldeploy.yaml or unset it")
+        return path
+    local = cwd / CONFIG_NAME
+    if local.is_file():
+        return local
+    import platformdirs
+    user = Path(platformdirs.user_config_dir("fldeploy")) / CONFIG_NAME
+    return user if user.is_file() else None
+
+
+def resolve(flags: Mapping[str, Any], env: Mapping[str, str],
+            config: Mapping[str, tuple[Any, int]], config_path: str | None) -> Settings:
+    """Pure precedence rule: flag > environment > config file > default."""
+    values: dict[str, Value] = {}
+    for spec in SPECS:
+        if flags.get(spec.name) is not None:
+            values[spec.name] = Value(coerce(spec, flags[spec.name], "--" + spec.name.replace("_", "-")),
+                                      "flag")
+            continue
+        env_name = next((n for n in spec.env_names if env.get(n)), None)
+        if env_name:
+            values[spec.name] = Value(coerce(spec, env[env_name], env_name), f"env:{env_name}")
+        elif spec.name in config:
+            raw, line = config[spec.name]
+            where = f"{config_path}:{line}"
+            values[spec.name] = Value(coerce(spec, raw, where), f"config:{where}")
+        else:
+            default = spec.default() if callable(spec.default) else spec.default
+            values[spec.name] = Value(default, "default")
+    return Settings(values, config_path)
+
+
+def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
+         cwd: Path | None = None) -> Settings:
+    env = os.environ if env is None else env
+    path = find_config_file(cwd or Path.cwd(), env)
+    config: dict[str, tuple[Any, int]] = {}
+    if path is not None:
+        config = parse_config(path.read_text(encoding="utf-8"), str(path))
+    return resolve(flags or {}, env, config, str(path) if path else None)
