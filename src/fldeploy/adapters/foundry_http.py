@@ -71,3 +71,15 @@ def chat_once(base_url: str, model: str, timeout: float, api_key: str = "", max_
         return {"ok": False, "status": "bad_response", "text": "", "error": resp.text[:200],
                 "elapsed_ms": elapsed}
     return {"ok": True, "status": "ok", "text": text, "error": "", "elapsed_ms": elapsed}
+
+
+def loaded_models(base_url: str, timeout: float) -> list[str] | None:
+    """Foundry's own GET /models/loaded (its /v1/models also lists cached, unloaded models); None if absent."""
+    import httpx
+
+    try:
+        resp = httpx.get(base_url.rstrip("/") + "/models/loaded", timeout=timeout)
+        body = resp.json() if resp.status_code == 200 else None
+    except Exception:  # not Foundry, or an older build without the route
+        return None
+    return [m for m in body if isinstance(m, str)] if isinstance(body, list) else None

@@ -5,7 +5,7 @@ import sys
 
 from ..concurrency import Failed, TimedOut, gather
 from ..core import verdicts as v
-from ..core.foundry_rules import Discovery, resolve_model, url_host, url_port
+from ..core.foundry_rules import Discovery, url_host, url_port
 from ..errors import ExitCode
 from ..result import Result
 
@@ -42,14 +42,15 @@ def _foundry_verdicts(settings, disc, engine: dict | None, deep: bool) -> list[v
                    for i in ("foundry.api", "foundry.models", "foundry.bind", "foundry.chat")]
         return [bad] + skipped
     assert isinstance(disc, Discovery)
-    out = [v.foundry_endpoint(disc), v.foundry_api(disc), v.foundry_models(disc, settings.model)]
+    loaded = foundry_http.loaded_models(disc.chosen.url, settings.http_timeout) if disc.chosen else None
+    out = [v.foundry_endpoint(disc), v.foundry_api(disc), v.foundry_models(disc, settings.model, loaded)]
     addresses: list[str] = []
     local_hosts = net.local_addresses()
     if disc.chosen and url_host(disc.chosen.url) in local_hosts:
         addresses = sorted({l.address for l in net.listeners({url_port(disc.chosen.url)})})
     out.append(v.foundry_bind(disc, addresses, engine, net.interface_ipv4("docker0"), local_hosts,
                               sys.platform.startswith("linux")))
-    model_id = resolve_model(settings.model, disc.probe.models)[0] if disc.chosen and disc.probe else None
+    model_id = out[2].data.get("model_id")
     answer = None
     if deep and model_id:
         answer = foundry_http.chat_once(disc.chosen.url, model_id, max(CHAT_TIMEOUT_S, settings.http_timeout),

@@ -81,21 +81,28 @@ def foundry_api(d: Discovery) -> Verdict:
     return Verdict(cid, "fail", cause, fix, {"outcome": outcome, "detail": detail})
 
 
-def foundry_models(d: Discovery, wanted: str | None) -> Verdict:
+def foundry_models(d: Discovery, wanted: str | None, loaded: list[str] | None = None) -> Verdict:
+    """loaded: Foundry's /models/loaded when it has that route (its /v1/models also lists cached models)."""
     cid = "foundry.models"
     if not d.chosen or not d.probe:
         return Verdict(cid, "skip", "Foundry does not answer")
-    models = d.probe.models
-    if not models:
+    listed = d.probe.models
+    load_fix = ("load one: `foundry model run phi-4-mini` (foundry CLI) or "
+                "`fldeploy foundry start --model phi-4-mini`")
+    if not listed:
         return Verdict(cid, "warn", "Foundry answers but has no model loaded: Open WebUI will show no models",
-                       "load one: `foundry model run phi-4-mini` (foundry CLI) or "
-                       "`fldeploy foundry start --model phi-4-mini`", {"models": []})
-    model_id, how = resolve_model(wanted, models)
+                       load_fix, {"models": [], "loaded": loaded})
+    if loaded is not None and not loaded:
+        return Verdict(cid, "warn", f"Foundry lists {', '.join(listed)} but has none loaded: chats fail with "
+                       "'Model not loaded'", load_fix + f", or GET {d.chosen.url}/models/load/<alias>",
+                       {"models": listed, "loaded": loaded})
+    usable = loaded or listed
+    model_id, how = resolve_model(wanted, usable)
     if model_id is None:
         return Verdict(cid, "warn", f"{how}; chat front ends need a loaded model's full id",
-                       f"set --model to one of: {', '.join(models)}", {"models": models})
-    return Verdict(cid, "ok", f"{len(models)} loaded: {', '.join(models)} (using {model_id}: {how})",
-                   data={"models": models, "model_id": model_id})
+                       f"set --model to one of: {', '.join(usable)}", {"models": listed, "loaded": loaded})
+    return Verdict(cid, "ok", f"{len(usable)} loaded: {', '.join(usable)} (using {how})",
+                   data={"models": listed, "loaded": loaded, "model_id": model_id})
 
 
 def foundry_bind(d: Discovery, addresses: list[str], engine: dict | None, gateway: str | None,
@@ -135,10 +142,10 @@ def foundry_bind(d: Discovery, addresses: list[str], engine: dict | None, gatewa
 
 def foundry_chat(answer: dict | None, model_id: str | None) -> Verdict:
     cid = "foundry.chat"
-    if answer is None:
-        return Verdict(cid, "skip", "run with --deep for a 1-token chat completion")
     if not model_id:
         return Verdict(cid, "skip", "no loaded model to ask")
+    if answer is None:
+        return Verdict(cid, "skip", "run with --deep for a 1-token chat completion")
     if answer["ok"]:
         return Verdict(cid, "ok", f"{model_id} answered in {answer['elapsed_ms']:.0f} ms: {answer['text']!r}",
                        data={"model_id": model_id, "text": answer["text"]})
