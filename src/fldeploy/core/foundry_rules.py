@@ -114,6 +114,7 @@ class Discovery:
     probes: dict[str, Probe]
     notes: list[str] = field(default_factory=list)
     explicit_failed: Candidate | None = None
+    alternatives: list[Candidate] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -125,6 +126,7 @@ class Discovery:
                  "answer": self.probes[c.url].outcome if c.url in self.probes else "not probed"}
                 for c in self.candidates
             ],
+            "alternatives": [c.url for c in self.alternatives],
             "notes": self.notes,
         }
 
@@ -141,17 +143,16 @@ def dedupe(candidates: list[Candidate]) -> list[Candidate]:
 
 
 def choose(candidates: list[Candidate], probes: dict[str, Probe], notes: list[str] | None = None) -> Discovery:
-    """The explicit setting wins when it answers; otherwise the first candidate that answers /v1/models."""
+    """An explicit setting is used alone: when it does not answer nothing is chosen, and the candidates
+    that do answer are kept as alternatives (the port moved). Otherwise the first candidate that answers."""
     candidates = dedupe(candidates)
     answering = [c for c in candidates if probes.get(c.url) and probes[c.url].ok]
     explicit = next((c for c in candidates if c.source == "setting"), None)
-    chosen = answering[0] if answering else None
-    explicit_failed = None
-    if explicit is not None and not (probes.get(explicit.url) and probes[explicit.url].ok):
-        explicit_failed = explicit
-        chosen = None if not answering else answering[0]
-    return Discovery(chosen, probes.get(chosen.url) if chosen else None, candidates, probes,
-                     list(notes or []), explicit_failed)
+    if explicit is not None and explicit not in answering:
+        return Discovery(None, None, candidates, probes, list(notes or []), explicit,
+                         [c for c in answering if c is not explicit])
+    chosen = explicit or (answering[0] if answering else None)
+    return Discovery(chosen, probes.get(chosen.url) if chosen else None, candidates, probes, list(notes or []))
 
 
 def resolve_model(wanted: str | None, loaded: list[str]) -> tuple[str | None, str]:

@@ -41,13 +41,20 @@ def _target(d: Discovery):
 def foundry_endpoint(d: Discovery) -> Verdict:
     cid = "foundry.endpoint"
     data = d.as_dict()
-    if d.explicit_failed and d.chosen:
-        bad, good = d.explicit_failed, d.chosen
-        return Verdict(cid, "fail",
-                       f"configured {bad.url} ({bad.detail}) does not answer, but Foundry answers at "
-                       f"{good.url} (found via {good.source}): its port moved",
-                       f"use the new URL: --foundry-url {good.url} (or FLDEPLOY_FOUNDRY_URL={good.url}), "
-                       f"or drop the stale setting so fldeploy discovers it", data)
+    if d.explicit_failed:
+        bad = d.explicit_failed
+        probe = d.probes.get(bad.url)
+        outcome = probe.outcome if probe else "timeout"
+        if d.alternatives:
+            good = d.alternatives[0]
+            moved = ": its port moved" if outcome == "refused" else ""
+            return Verdict(cid, "fail", f"configured {bad.url} ({bad.detail}) does not answer ({outcome}), but "
+                           f"Foundry answers at {good.url} (found via {good.source}){moved}",
+                           f"use the new URL: --foundry-url {good.url} (or FLDEPLOY_FOUNDRY_URL={good.url}), "
+                           f"or drop the stale setting so fldeploy discovers it", data)
+        return Verdict(cid, "ok" if outcome != "refused" else "fail",
+                       f"{bad.url} (from setting {bad.detail}; it does not answer: see foundry.api)",
+                       "" if outcome != "refused" else START_HINT, data)
     target = _target(d)
     if target is None:
         notes = f" ({'; '.join(d.notes)})" if d.notes else ""
