@@ -154,17 +154,19 @@ def test_choose_explicit_setting_that_answers_wins():
     assert d.probe is probes["http://127.0.0.1:6000"]
 
 
-def test_choose_port_moved_picks_the_answering_candidate_and_flags_the_setting():
+def test_choose_port_moved_keeps_the_setting_alone_and_lists_the_answering_one():
+    """The explicit setting is used alone: it fails, so nothing is chosen, and the answering one is offered."""
     cands = [Candidate("http://127.0.0.1:5273", "setting", "config:fldeploy.yaml:1"),
              Candidate("http://127.0.0.1:51211", "process", "foundry pid 9")]
     probes = {"http://127.0.0.1:5273": Probe("http://127.0.0.1:5273", "refused"),
               "http://127.0.0.1:51211": _ok("http://127.0.0.1:51211")}
     d = choose(cands, probes, ["a note"])
-    assert d.chosen.url == "http://127.0.0.1:51211" and d.chosen.source == "process"
+    assert d.chosen is None and d.probe is None
     assert d.explicit_failed.url == "http://127.0.0.1:5273"
+    assert [(c.url, c.source) for c in d.alternatives] == [("http://127.0.0.1:51211", "process")]
     assert d.notes == ["a note"]
     shown = d.as_dict()
-    assert shown["url"] == "http://127.0.0.1:51211"
+    assert shown["url"] is None and shown["alternatives"] == ["http://127.0.0.1:51211"]
     assert [c["answer"] for c in shown["candidates"]] == ["refused", "ok"]
 
 

@@ -88,26 +88,27 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
 
 def main() -> None:
     """Entry point: usage errors exit 2 (as a JSON envelope with --json), never with a traceback."""
-    import click
-
     try:
-        code = app(standalone_mode=False)
-    except click.exceptions.UsageError as err:
-        _usage_error(err)
-        code = 2
-    except click.exceptions.Abort:
+        code = app(prog_name="fldeploy", standalone_mode=False)
+    except typer.Abort:
         code = 130
+    except typer.TyperException as err:  # typer's (vendored click) usage errors
+        code = getattr(err, "exit_code", 2)
+        _usage_error(err, code)
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _usage_error(err) -> None:
-    if "--json" in sys.argv:
-        import json as _json
-
-        from ..result import Result
-        from ..errors import ExitCode, FldeployError
-        result = Result.from_error(err.ctx.command_path if err.ctx else "fldeploy",
-                                   FldeployError(err.format_message(), "see --help", ExitCode.USAGE, "usage"))
-        sys.stdout.write(_json.dumps(result.envelope(), indent=2) + "\n")
-    else:
+def _usage_error(err, code: int) -> None:
+    if "--json" not in sys.argv:
         err.show()
+        return
+    import json as _json
+
+    from ..errors import FldeployError
+    from ..result import Result
+
+    ctx = getattr(err, "ctx", None)
+    command = ctx.command_path.partition(" ")[2] if ctx else ""
+    result = Result.from_error(command or "fldeploy",
+                               FldeployError(err.format_message(), "see --help", code, "usage"))
+    sys.stdout.write(_json.dumps(result.envelope(), indent=2) + "\n")
