@@ -320,6 +320,16 @@ def bench_ports(res: Resources) -> None:
         note(f"/proc/net/tcp rows: {total} before, {after} with the helper")
         res.release(f"stop listener helper pid {helper.pid}")
 
+    # what a port scan cannot go below: the imports every `fldeploy ports` pays before scanning
+    floor = measure([("import fldeploy.cli", [PY, "-c", "import fldeploy.cli"]),
+                     ("import fldeploy.cli + typer._adapters (pydantic)",
+                      [PY, "-c", "import fldeploy.cli, typer._adapters"])], PORTS_RUNS, env, cwd)
+    section("2b. import floor of a subcommand (no listeners held)   n  median ms    min ms    max ms")
+    for s in floor:
+        row(s)
+    note("typer parses every subcommand's arguments through pydantic TypeAdapters (typer._adapters); "
+         "--help does not")
+
 
 # --------------------------------------------------------------------------------------------- 3. doctor
 

@@ -11,6 +11,8 @@ TIERS = ("unit", "integration", "e2e", "faults")
 
 
 def pytest_collection_modifyitems(items):
+    # Tests that need the only Foundry on the host run before any session Foundry is started.
+    items.sort(key=lambda item: 0 if item.get_closest_marker("sole_foundry") else 1)
     for item in items:
         parts = pathlib.Path(str(item.fspath)).parts
         for tier in TIERS:

@@ -199,6 +199,11 @@ def test_resolve_model_finds_a_loaded_id(wanted, loaded, expected_id, words):
     assert words in how
 
 
+def test_resolve_model_alias_must_end_at_a_dash():
+    assert resolve_model("tiny", ["tinyllama-generic-cpu:1"]) == (
+        None, "model tiny is not loaded (loaded: tinyllama-generic-cpu:1)")
+
+
 def test_resolve_model_nothing_loaded():
     assert resolve_model("phi-4-mini", []) == (None, "no model is loaded")
 

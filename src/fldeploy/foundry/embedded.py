@@ -25,7 +25,7 @@ class Paths:
     root: str
 
     def __getattr__(self, name: str) -> str:
-        files = {"state": "state.json", "log": "foundry.log", "pid": "foundry.pid", "app": "app",
+        files = {"state": "state.json", "spec": "spec.json", "log": "foundry.log", "pid": "foundry.pid", "app": "app",
                  "logs": "runtime-logs", "demo_build": "demo-model"}
         if name not in files:
             raise AttributeError(name)
@@ -102,7 +102,9 @@ def start(settings, model: str, demo: bool, timeout: float, progress: Progress) 
             "logs_dir": p.logs, "demo_build_dir": p.demo_build, "state_file": p.state, "log": p.log}
     if os.path.exists(p.state):
         os.remove(p.state)
-    pid = proc.spawn_detached([sys.executable, "-m", RUNTIME_MODULE, json.dumps(spec)], p.log)
+    with open(p.spec, "w") as f:
+        json.dump(spec, f, indent=1)
+    pid = proc.spawn_detached([sys.executable, "-m", RUNTIME_MODULE, p.spec], p.log)
     with open(p.pid, "w") as f:
         f.write(f"{pid}\n")
     state = _wait_ready(p, pid, timeout, progress)

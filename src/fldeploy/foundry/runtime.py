@@ -1,4 +1,4 @@
-"""The embedded Foundry Local process: `python -m fldeploy.foundry.runtime '<spec json>'`.
+"""The embedded Foundry Local process: `python -m fldeploy.foundry.runtime <spec.json>`.
 
 Runs the real Foundry Local runtime (foundry-local-sdk 2.x) with its OpenAI-compatible web service and
 reports through a JSON state file: {"status": "starting|downloading|running|failed|stopped", ...}.
@@ -94,4 +94,5 @@ def serve(spec: dict) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(json.loads(sys.argv[1])))
+    with open(sys.argv[1]) as spec_file:
+        sys.exit(serve(json.load(spec_file)))
