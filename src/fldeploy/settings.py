@@ -21,6 +21,7 @@ class Spec:
     env: tuple[str, ...] = ()
     secret: bool = False
     choices: tuple[str, ...] = ()
+    bounds: tuple[float, float] | None = None
 
     @property
     def env_names(self) -> tuple[str, ...]:
@@ -41,17 +42,18 @@ SPECS: tuple[Spec, ...] = (
          env=("MODEL",)),
     Spec("api_key", str, "foundry-local", "API key sent to Foundry (Foundry ignores it; clients need one)",
          env=("API_KEY",), secret=True),
-    Spec("openwebui_port", int, 3000, "host port of Open WebUI"),
-    Spec("chainlit_port", int, 8080, "host port of the Chainlit app"),
+    Spec("openwebui_port", int, 3000, "host port of Open WebUI", bounds=(1, 65535)),
+    Spec("chainlit_port", int, 8080, "host port of the Chainlit app", bounds=(1, 65535)),
     Spec("project", str, "fldeploy", "Docker Compose project name of the stack"),
-    Spec("foundry_port", int, 0, "port of the embedded Foundry (0: 5273 if free, else the nearest free one)"),
+    Spec("foundry_port", int, 0, "port of the embedded Foundry (0: 5273 if free, else the nearest free one)",
+         bounds=(0, 65535)),
     Spec("foundry_bind", str, "docker", "embedded Foundry listens on: docker (loopback + Docker bridge "
          "gateway), loopback, or all", choices=("docker", "loopback", "all")),
     Spec("model_cache_dir", str, _user_dir("cache", "models"), "where the embedded Foundry keeps models"),
     Spec("catalog_url", str, None, "model catalog URL for the embedded Foundry (private mirror)"),
     Spec("state_dir", str, _user_dir("state"), "pid files and logs of processes fldeploy starts"),
-    Spec("http_timeout", float, 2.0, "seconds to wait for one HTTP answer from Foundry"),
-    Spec("check_timeout", float, 2.5, "seconds one doctor check may take"),
+    Spec("http_timeout", float, 2.0, "seconds to wait for one HTTP answer from Foundry", bounds=(0.1, 600)),
+    Spec("check_timeout", float, 2.5, "seconds one doctor check may take", bounds=(0.1, 600)),
 )
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 
@@ -96,8 +98,10 @@ def coerce(spec: Spec, raw: Any, where: str) -> Any:
     if raw is None:
         return None
     try:
+        if isinstance(raw, bool) and spec.kind in (int, float):
+            raise ValueError
         if spec.kind is int:
-            if isinstance(raw, bool):
+            if isinstance(raw, float) and not raw.is_integer():
                 raise ValueError
             value: Any = int(raw)
         elif spec.kind is float:
@@ -109,6 +113,10 @@ def coerce(spec: Spec, raw: Any, where: str) -> Any:
     except (TypeError, ValueError):
         raise ConfigError(f"{where}: {spec.name} must be {spec.kind.__name__}, got {raw!r}",
                           f"set {spec.name} to a {spec.kind.__name__} value") from None
+    if spec.bounds and not spec.bounds[0] <= value <= spec.bounds[1]:
+        low, high = spec.bounds
+        raise ConfigError(f"{where}: {spec.name} must be between {low:g} and {high:g}, got {value!r}",
+                          f"set {spec.name} to a value from {low:g} to {high:g}")
     if spec.choices and value not in spec.choices:
         raise ConfigError(f"{where}: {spec.name} must be one of {', '.join(spec.choices)}, got {value!r}",
                           f"set {spec.name} to one of {', '.join(spec.choices)}")
@@ -127,8 +135,8 @@ def parse_config(text: str, path: str) -> dict[str, tuple[Any, int]]:
         problem = getattr(e, "problem", None) or str(e)
         raise ConfigError(f"{path}{line}: malformed YAML: {problem}",
                           f"fix the YAML syntax in {path}{line}") from None
-    if root is None:
-        return {}
+    if root is None or (isinstance(root, yaml.ScalarNode) and root.tag.endswith(":null")):
+        return {}  # empty, or only comments
     if not isinstance(root, yaml.MappingNode):
         raise ConfigError(f"{path}:{root.start_mark.line + 1}: the config must be a mapping of settings",
                           f"write settings as 'name: value' lines; see 'fldeploy config'")

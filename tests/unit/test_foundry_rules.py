@@ -214,8 +214,6 @@ def test_resolve_model_not_loaded_lists_what_is():
     assert how == "model mistral-7b is not loaded (loaded: tiny-llama-generic-cpu:1, qwen2.5-0.5b-generic-cpu:1)"
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: resolve_model matches an alias by prefix in load order, so "
-                   "'phi-4' resolves to phi-4-mini when phi-4-mini was loaded first, though phi-4 is loaded")
 def test_resolve_model_prefers_the_exact_alias_over_a_longer_one():
     loaded = ["phi-4-mini-instruct-generic-cpu:1", "phi-4-generic-cpu:1"]
     assert resolve_model("phi-4", loaded)[0] == "phi-4-generic-cpu:1"
@@ -229,3 +227,10 @@ def test_resolve_model_prefers_the_exact_alias_over_a_longer_one():
 ])
 def test_bind_hosts(mode, gateway, expected):
     assert bind_hosts(mode, gateway) == expected
+
+
+def test_resolve_model_catalog_alias_with_instruct_and_device_suffix():
+    loaded = ["Phi-4-mini-instruct-generic-cpu:5"]
+    assert resolve_model("phi-4-mini", loaded) == ("Phi-4-mini-instruct-generic-cpu:5",
+                                                   "alias phi-4-mini -> id Phi-4-mini-instruct-generic-cpu:5")
+    assert resolve_model("phi-4", loaded)[0] is None, "phi-4 is another model than phi-4-mini"

@@ -42,8 +42,6 @@ def test_nearest_free_stays_within_bounds():
     assert nearest_free(2000, set(), low=1999, high=2001) == [2001, 1999]
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: nearest_free loops while step < high - low, so from port == low "
-                   "it never reaches high itself (off by one)")
 def test_nearest_free_reaches_the_upper_bound():
     assert nearest_free(1024, {1025, 1026, 1027, 1028, 1029}, count=1, low=1024, high=1030) == [1030]
 

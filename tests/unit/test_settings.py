@@ -79,8 +79,6 @@ def test_coercion_errors_name_where(flags, env, config, where):
     assert err.value.fix.startswith("set ")
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: coerce() truncates a non-integral number for an int setting "
-                   "(int(3000.5) == 3000) instead of raising ConfigError")
 def test_fractional_port_in_config_is_rejected():
     with pytest.raises(ConfigError, match=f"{CFG}:1: openwebui_port must be int"):
         s.resolve({}, {}, {"openwebui_port": (3000.5, 1)}, CFG)
@@ -109,8 +107,6 @@ def test_parse_config_empty(text):
     assert s.parse_config(text, CFG) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="src bug: parse_config treats an empty document that starts with '---' as "
-                   "a scalar root and raises 'the config must be a mapping' instead of returning {}")
 def test_parse_config_empty_document_with_start_marker():
     assert s.parse_config("---\n# openwebui_port: 3000\n", CFG) == {}
 
@@ -184,3 +180,15 @@ def test_load_reports_a_bad_value_with_file_and_line(tmp_path):
     with pytest.raises(ConfigError) as err:
         s.load(env={}, cwd=tmp_path)
     assert err.value.message.startswith(f"{tmp_path / 'fldeploy.yaml'}:2: chainlit_port must be int")
+
+
+@pytest.mark.parametrize("name,raw,expect", [
+    ("openwebui_port", 70000, "between 1 and 65535"),
+    ("chainlit_port", 0, "between 1 and 65535"),
+    ("foundry_port", -1, "between 0 and 65535"),
+    ("check_timeout", True, "must be float"),
+])
+def test_out_of_range_and_boolean_numbers_are_rejected(name, raw, expect):
+    with pytest.raises(ConfigError) as err:
+        s.resolve({}, {}, {name: (raw, 4)}, "/etc/fl.yaml")
+    assert f"/etc/fl.yaml:4: {name} must" in err.value.message and expect in err.value.message

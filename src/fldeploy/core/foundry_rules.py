@@ -42,6 +42,7 @@ def api_url(base_url: str) -> str:
 
 def connectable_url(host: str, port: int) -> str:
     """URL a client on this host uses for a listener bound to host:port (wildcards -> loopback)."""
+    host = host.strip("[]")
     if host in ("0.0.0.0", "", "*"):
         host = "127.0.0.1"
     elif host == "::":
@@ -155,6 +156,10 @@ def choose(candidates: list[Candidate], probes: dict[str, Probe], notes: list[st
     return Discovery(chosen, probes.get(chosen.url) if chosen else None, candidates, probes, list(notes or []))
 
 
+# What follows an alias in a catalog model name: "phi-4-mini" -> "phi-4-mini-instruct-generic-cpu".
+_VARIANT_SUFFIX = re.compile(r"^(instruct-)?(generic|cuda|openvino|qnn|trt-?rtx|vitis|webgpu|dml|npu|gpu|cpu)\b")
+
+
 def resolve_model(wanted: str | None, loaded: list[str]) -> tuple[str | None, str]:
     """Map a configured alias or id to a loaded model id: (id or None, explanation)."""
     if not loaded:
@@ -166,7 +171,7 @@ def resolve_model(wanted: str | None, loaded: list[str]) -> tuple[str | None, st
     base = wanted.split(":")[0].lower()
     for model_id in loaded:
         name = model_id.split(":")[0].lower()
-        if name == base or name.startswith(base + "-"):
+        if name == base or (name.startswith(base + "-") and _VARIANT_SUFFIX.match(name[len(base) + 1:])):
             return model_id, f"alias {wanted} -> id {model_id}"
     return None, f"model {wanted} is not loaded (loaded: {', '.join(loaded)})"
 

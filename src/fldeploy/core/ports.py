@@ -51,7 +51,7 @@ def nearest_free(port: int, taken: set[int], count: int = 3, low: int = 1024, hi
     """The count free ports closest to port (ties: the higher first)."""
     found: list[int] = []
     step = 1
-    while len(found) < count and step < (high - low):
+    while len(found) < count and step <= (high - low):
         for candidate in (port + step, port - step):
             if low <= candidate <= high and candidate not in taken and len(found) < count:
                 found.append(candidate)
