@@ -169,15 +169,15 @@ def fmt(v: float | None, unit: str = "") -> str:
     return "n/a" if v is None else f"{v:.1f}{unit}"
 
 
-def row(s: Series, note: str = "") -> None:
+def row(s: Series, remark: str = "") -> None:
     if not s.times:
-        ROWS.append(f"  {s.label:<50} {0:>3}  {'n/a':>9} {'':>9} {'':>9}  {note or 'no completed run'}"
+        ROWS.append(f"  {s.label:<50} {0:>3}  {'n/a':>9} {'':>9} {'':>9}  {remark or 'no completed run'}"
                     + (f" ({s.timeouts} timed out)" if s.timeouts else ""))
         return
     codes = ",".join(str(c) for c in sorted(s.codes, key=str))
     extra = f"exit {codes}" + (f"; {s.timeouts} timed out" if s.timeouts else "")
     ROWS.append(f"  {s.label:<50} {s.n:>3}  {s.median:>9.1f} {min(s.times):>9.1f} {max(s.times):>9.1f}  "
-                f"{extra}{'; ' + note if note else ''}")
+                f"{extra}{'; ' + remark if remark else ''}")
 
 
 def ratio_row(label: str, num: Series, den: Series) -> float | None:

@@ -52,6 +52,18 @@ SPECS: tuple[Spec, ...] = (
     Spec("model_cache_dir", str, _user_dir("cache", "models"), "where the embedded Foundry keeps models"),
     Spec("catalog_url", str, None, "model catalog URL for the embedded Foundry (private mirror)"),
     Spec("state_dir", str, _user_dir("state"), "pid files and logs of processes fldeploy starts"),
+    Spec("stack_dir", str, _user_dir("data", "stack"), "where render/up write compose.yaml and .env"),
+    Spec("services", str, "open-webui,chainlit", "services to deploy (comma-separated: open-webui, chainlit)"),
+    Spec("openwebui_image", str, "ghcr.io/open-webui/open-webui:v0.12.4", "Open WebUI image (pinned)"),
+    Spec("chainlit_image", str, "fldeploy/chainlit:0.1.0", "Chainlit app image (built from deploy/chainlit)"),
+    Spec("relay_image", str, "alpine/socat:1.8.0.3", "socat image of the loopback relay"),
+    Spec("relay_port", int, 5273, "port the relay listens on at the Docker bridge gateway", bounds=(1, 65535)),
+    Spec("volume", str, "open-webui-data", "Docker volume holding Open WebUI's data"),
+    Spec("admin_email", str, "admin@fldeploy.local", "Open WebUI admin account fldeploy creates"),
+    Spec("build_local", bool, False, "build every image locally instead of pulling (air-gapped hosts)"),
+    Spec("base_image", str, None, "BASE_IMAGE for local builds (default: each Dockerfile's own)"),
+    Spec("public", bool, False, "publish the front ends on all interfaces instead of 127.0.0.1"),
+    Spec("wait_timeout", float, 600.0, "seconds `up` waits for the stack to be healthy", bounds=(1, 7200)),
     Spec("http_timeout", float, 2.0, "seconds to wait for one HTTP answer from Foundry", bounds=(0.1, 600)),
     Spec("check_timeout", float, 2.5, "seconds one doctor check may take", bounds=(0.1, 600)),
 )
@@ -73,9 +85,12 @@ class Settings:
 
     def __getattr__(self, name: str) -> Any:
         try:
-            return self._values[name].value
+            value = self._values[name]
         except KeyError:
             raise AttributeError(name) from None
+        if callable(value.value):  # a default computed on first use (platformdirs costs start-up time)
+            value = self._values[name] = Value(value.value(), value.source)
+        return value.value
 
     def source(self, name: str) -> str:
         return self._values[name].source
@@ -100,10 +115,12 @@ def coerce(spec: Spec, raw: Any, where: str) -> Any:
     try:
         if isinstance(raw, bool) and spec.kind in (int, float):
             raise ValueError
-        if spec.kind is int:
+        if spec.kind is bool:
+            value: Any = _to_bool(raw)
+        elif spec.kind is int:
             if isinstance(raw, float) and not raw.is_integer():
                 raise ValueError
-            value: Any = int(raw)
+            value = int(raw)
         elif spec.kind is float:
             value = float(raw)
         else:
@@ -121,6 +138,17 @@ def coerce(spec: Spec, raw: Any, where: str) -> Any:
         raise ConfigError(f"{where}: {spec.name} must be one of {', '.join(spec.choices)}, got {value!r}",
                           f"set {spec.name} to one of {', '.join(spec.choices)}")
     return value
+
+
+def _to_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(raw)
 
 
 def parse_config(text: str, path: str) -> dict[str, tuple[Any, int]]:
@@ -184,8 +212,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str],
             where = f"{config_path}:{line}"
             values[spec.name] = Value(coerce(spec, raw, where), f"config:{where}")
         else:
-            default = spec.default() if callable(spec.default) else spec.default
-            values[spec.name] = Value(default, "default")
+            values[spec.name] = Value(spec.default, "default")
     return Settings(values, config_path)
 
 

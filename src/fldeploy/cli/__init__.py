@@ -9,6 +9,7 @@ from typing_extensions import Annotated
 
 from .common import ChainlitPortOpt, FoundryUrlOpt, JsonOpt, ModelOpt, OpenWebUIPortOpt, execute
 from .foundry import app as foundry_app
+from .stack import register as register_stack_verbs
 
 EPILOG = ("Exit codes: 0 ok, 1 check failed, 2 usage, 3 config, 4 port conflict, 5 dependency unreachable, "
           "6 health/wait timeout, 130 interrupted. Settings: flag > FLDEPLOY_* env > fldeploy.yaml > default "
@@ -22,6 +23,7 @@ app = typer.Typer(
          "anything wrong.",
 )
 app.add_typer(foundry_app, name="foundry")
+register_stack_verbs(app)
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """`fldeploy ports`: who holds each port the stack needs, conflicts and free alternatives."""
 from __future__ import annotations
 
-from ..adapters import docker_engine, net
+from ..adapters import net
 from ..core.foundry_rules import url_port
 from ..core.ports import PortStatus, classify, needed_ports
 from ..errors import ExitCode
@@ -42,6 +42,8 @@ def scan(settings, extra: list[int], with_foundry: bool = True) -> tuple[list[Po
     docker_ports = {port for port, by_pid in holders.items()
                     if any(pid is None or (infos.get(pid) or {}).get("name") == DOCKER_PROXY for pid in by_pid)}
     if docker_ports:
+        from ..adapters import docker_engine
+
         containers, error = docker_engine.containers_by_host_port(docker_ports, settings.check_timeout)
         if error:
             notes.append(f"could not ask Docker which container holds {sorted(docker_ports)}: {error}")

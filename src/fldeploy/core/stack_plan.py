@@ -1,0 +1,72 @@
+"""Pure planning of the stack: how containers reach Foundry, and the StackSpec from settings and facts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from .compose_model import SERVICES, Relay, StackSpec
+from .foundry_rules import api_url, url_host, url_port
+from .ports import LOOPBACKS
+
+LOCAL_IMAGES = {"open-webui": "fldeploy-local/open-webui:0.12.4", "foundry-relay": "fldeploy-local/socat:1"}
+
+
+@dataclass(frozen=True)
+class FoundryFacts:
+    url: str  # base URL as the host reaches it
+    model_id: str
+    bind_addresses: tuple[str, ...] = ()
+    local: bool = True
+    gateway: str | None = None
+    desktop: bool = False
+
+
+@dataclass(frozen=True)
+class Route:
+    url: str  # OpenAI base URL as containers see it
+    relay: bool
+    reason: str
+
+
+def container_route(f: FoundryFacts, relay_port: int) -> Route:
+    """host.docker.internal when containers can reach Foundry; a relay when it listens on loopback only."""
+    if not f.local:
+        return Route(api_url(f.url), False, f"Foundry runs on {url_host(f.url)}: containers use its URL")
+    port = url_port(f.url)
+    direct = f"http://host.docker.internal:{port}/v1"
+    if f.desktop:
+        return Route(direct, False, "Docker Desktop forwards host.docker.internal to the host's loopback")
+    if f.bind_addresses and all(a in LOOPBACKS for a in f.bind_addresses):
+        return Route(f"http://host.docker.internal:{relay_port}/v1", True,
+                     f"Foundry listens on loopback only: a socat relay on {f.gateway or 'the bridge gateway'}:"
+                     f"{relay_port} forwards to 127.0.0.1:{port}")
+    return Route(direct, False, f"Foundry listens on {', '.join(f.bind_addresses) or '?'}: containers reach it "
+                 "as host.docker.internal")
+
+
+def selected_services(text: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    unknown = [n for n in names if n not in SERVICES]
+    if unknown or not names:
+        raise ConfigError(f"services: unknown or empty service list {text!r}",
+                          f"use a comma-separated list of: {', '.join(SERVICES)}")
+    return tuple(s for s in SERVICES if s in names)
+
+
+def stack_spec(settings, facts: FoundryFacts, route: Route, build_contexts: dict[str, str],
+               ca_file: str | None) -> StackSpec:
+    local = settings.build_local
+    contexts = {s: c for s, c in build_contexts.items() if local or s == "chainlit"}
+    relay = None
+    if route.relay:
+        relay = Relay(LOCAL_IMAGES["foundry-relay"] if local else settings.relay_image,
+                      facts.gateway or "172.17.0.1", settings.relay_port, url_port(facts.url))
+    return StackSpec(
+        project=settings.project, services=selected_services(settings.services),
+        bind_host="0.0.0.0" if settings.public else "127.0.0.1",
+        openwebui_port=settings.openwebui_port, chainlit_port=settings.chainlit_port,
+        foundry_api_url=route.url, model_id=facts.model_id,
+        openwebui_image=LOCAL_IMAGES["open-webui"] if local else settings.openwebui_image,
+        chainlit_image=settings.chainlit_image, volume=settings.volume, admin_email=settings.admin_email,
+        build_contexts=contexts, base_image=settings.base_image if contexts else None,
+        ca_file=ca_file if contexts else None, relay=relay)

@@ -1,0 +1,36 @@
+"""Where the local build contexts (deploy/) and the host's CA bundle are."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import fldeploy
+
+# Debian/Ubuntu, Fedora/RHEL, openSUSE, Alpine
+CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+              "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem")
+CONTEXTS = {"open-webui": "open-webui", "chainlit": "chainlit", "foundry-relay": "relay"}
+
+
+def deploy_dir() -> Path | None:
+    explicit = os.environ.get("FLDEPLOY_DEPLOY_DIR")
+    candidates = [Path(explicit)] if explicit else []
+    candidates.append(Path(fldeploy.__file__).resolve().parents[2] / "deploy")  # a source checkout
+    return next((c for c in candidates if (c / "chainlit" / "Dockerfile").is_file()), None)
+
+
+def build_contexts(out_dir: Path) -> dict[str, str]:
+    """service -> build context, relative to out_dir when that stays short (as compose/ in the repository)."""
+    root = deploy_dir()
+    if root is None:
+        return {}
+    out: dict[str, str] = {}
+    for service, sub in CONTEXTS.items():
+        path = root / sub
+        rel = os.path.relpath(path, out_dir.resolve())
+        out[service] = rel if rel.count("..") <= 2 else str(path)
+    return out
+
+
+def host_ca_file() -> str | None:
+    return next((p for p in CA_BUNDLES if os.path.isfile(p)), None)

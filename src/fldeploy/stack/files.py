@@ -1,0 +1,76 @@
+"""Writing the rendered stack: atomic writes, secrets 0600, generated once and kept; hand-edited files kept."""
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+from .. import __version__
+from ..core.compose_model import HEADER, MARKER, dotenv_text, parse_dotenv
+from ..errors import ExitCode, FldeployError
+
+COMPOSE_FILE, ENV_FILE, OVERRIDE_FILE = "compose.yaml", ".env", "compose.override.yaml"
+
+
+def atomic_write(path: Path, text: str, mode: int) -> None:
+    """Write via a temp file in the same folder (created with mode), fsync, rename: never a half file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def ensure_ours(path: Path) -> None:
+    if path.exists() and MARKER not in path.read_text(encoding="utf-8", errors="replace")[:400]:
+        raise FldeployError(f"{path} has no '{MARKER}' line: it was edited by hand, so fldeploy leaves it alone",
+                            f"put your changes in {path.parent / OVERRIDE_FILE}, then delete {path} to let "
+                            "fldeploy render it again (or render elsewhere with --out)",
+                            ExitCode.CONFIG, "render.hand_edited")
+
+
+def secret_values(env_path: Path, api_key: str) -> dict[str, str]:
+    """Keep the generated secrets of an existing .env; create them once; the API key follows the settings."""
+    kept = parse_dotenv(env_path.read_text(encoding="utf-8")) if env_path.exists() else {}
+    return {
+        "WEBUI_SECRET_KEY": kept.get("WEBUI_SECRET_KEY") or secrets.token_hex(32),
+        "OPENWEBUI_ADMIN_PASSWORD": kept.get("OPENWEBUI_ADMIN_PASSWORD") or secrets.token_urlsafe(18),
+        "FOUNDRY_API_KEY": api_key,
+    }
+
+
+def compose_text(doc: dict) -> str:
+    import yaml
+
+    return HEADER.format(version=__version__) + yaml.safe_dump(doc, sort_keys=False, width=120,
+                                                                default_flow_style=False, allow_unicode=True)
+
+
+def write_stack(out_dir: Path, doc: dict, api_key: str) -> dict:
+    """Write compose.yaml and .env when they changed; returns what was written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    compose_path, env_path = out_dir / COMPOSE_FILE, out_dir / ENV_FILE
+    ensure_ours(compose_path)
+    ensure_ours(env_path)
+    written = []
+    for path, text, mode in ((compose_path, compose_text(doc), 0o644),
+                             (env_path, dotenv_text(secret_values(env_path, api_key), __version__), 0o600)):
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            atomic_write(path, text, mode)
+            written.append(path.name)
+    return {"dir": str(out_dir), "compose_file": str(compose_path), "env_file": str(env_path),
+            "written": written, "changed": bool(written),
+            "override_file": str(out_dir / OVERRIDE_FILE) if (out_dir / OVERRIDE_FILE).exists() else None}
+
+
+def read_secrets(out_dir: Path) -> dict[str, str]:
+    env_path = out_dir / ENV_FILE
+    return parse_dotenv(env_path.read_text(encoding="utf-8")) if env_path.exists() else {}
