@@ -83,3 +83,17 @@ def loaded_models(base_url: str, timeout: float) -> list[str] | None:
     except Exception:  # not Foundry, or an older build without the route
         return None
     return [m for m in body if isinstance(m, str)] if isinstance(body, list) else None
+
+
+PROBE_TOOL = {"type": "function", "function": {"name": "fldeploy_probe", "description": "Does nothing.",
+                                               "parameters": {"type": "object", "properties": {}}}}
+
+
+def accepts_tools(base_url: str, model: str, timeout: float) -> tuple[bool | None, str]:
+    """Does Foundry accept a chat request carrying tools for this model? (None: could not tell)."""
+    answer = chat_once(base_url, model, timeout, tools=[PROBE_TOOL])
+    if answer["ok"]:
+        return True, "accepts tools"
+    if "tool" in answer["error"].lower():
+        return False, answer["error"][-160:]
+    return None, f"{answer['status']}: {answer['error'][:160]}"

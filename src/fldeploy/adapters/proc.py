@@ -86,3 +86,34 @@ def terminate(pid: int, grace: float, on_wait=None) -> bool:
         return True
     reap(pid)
     return False
+
+
+def stream(argv: list[str], timeout: float, on_line, cwd: str | None = None, env: dict | None = None) -> Completed:
+    """Run a command, handing each output line (stdout and stderr merged) to on_line as it comes."""
+    import threading
+
+    try:
+        child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True, errors="replace")
+    except FileNotFoundError:
+        return Completed(argv, None, missing=True)
+    lines: list[str] = []
+
+    def pump() -> None:
+        for line in child.stdout:
+            line = line.rstrip()
+            if line:
+                lines.append(line)
+                on_line(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        child.wait(timeout)
+    except subprocess.TimeoutExpired:
+        child.terminate()
+        child.wait(10)
+        reader.join(1)
+        return Completed(argv, None, "\n".join(lines), timed_out=True)
+    reader.join(5)
+    return Completed(argv, child.returncode, "\n".join(lines))

@@ -22,7 +22,7 @@ ChainlitPortOpt = Annotated[Optional[int], typer.Option(
 
 
 def execute(command: str, as_json: bool, flags: dict[str, Any],
-            action: Callable[..., Result], wants_progress: bool = False) -> None:
+            action: Callable[..., Result], wants_progress: bool = False, view: str | None = None) -> None:
     """Load settings (flags win), run the verb, print its Result, exit with its code."""
     from .. import output, settings
 
@@ -37,5 +37,5 @@ def execute(command: str, as_json: bool, flags: dict[str, Any],
         result = Result.from_error(command, err)
     except KeyboardInterrupt:
         result = Result.from_error(command, FldeployError("interrupted", "", ExitCode.INTERRUPTED, "interrupted"))
-    output.emit(result, as_json)
+    output.emit(result, as_json, view)
     raise typer.Exit(int(result.exit_code))

@@ -42,3 +42,65 @@ def register(app: typer.Typer) -> None:
 
         flags = stack_flags(foundry_url, model, openwebui_port, chainlit_port, build_local, public, services)
         execute("render", json, flags, lambda s: verb.run(s, out))
+
+    @app.command()
+    def up(foundry_url: FoundryUrlOpt = None, model: ModelOpt = None, openwebui_port: OpenWebUIPortOpt = None,
+           chainlit_port: ChainlitPortOpt = None, build_local: BuildLocalOpt = None, public: PublicOpt = None,
+           services: ServicesOpt = None,
+           build: Annotated[bool, typer.Option("--build", help="Rebuild locally built images")] = False,
+           json: JsonOpt = False) -> None:
+        """Start Open WebUI and the Chainlit app on Foundry Local, wait until healthy, check end to end.
+
+        Preflight first (Foundry answering with a model, Docker and Compose ready, ports free): nothing is
+        started when something is missing (exit 4 for a port, 5 for an unreachable dependency). A Foundry
+        that listens on loopback only gets a socat relay on the Docker bridge. Then it signs in to Open
+        WebUI as the admin it created, checks the models and sends a chat the way the UI does.
+
+        Examples: fldeploy up | fldeploy up --build-local (no registry) | fldeploy up --services open-webui
+        """
+        from ..commands import up as verb
+
+        flags = stack_flags(foundry_url, model, openwebui_port, chainlit_port, build_local, public, services)
+        execute("up", json, flags, lambda s, p: verb.run(s, p, build), wants_progress=True)
+
+    @app.command()
+    def down(volumes: Annotated[bool, typer.Option("--volumes", help="Also delete the Open WebUI data volume "
+                                                   "(asks first)")] = False,
+             yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (for scripts)")] = False,
+             json: JsonOpt = False) -> None:
+        """Stop and remove the stack's containers. The data volume is kept unless --volumes."""
+        import sys
+
+        from ..commands import stack as verb
+
+        interactive = sys.stdin.isatty() and not json
+        execute("down", json, {}, lambda s: verb.down(s, volumes, yes, interactive,
+                                                      lambda q: typer.confirm(q, default=False)))
+
+    @app.command()
+    def status(output: Annotated[str, typer.Option("--output", "-o", help="text, or env (OPENWEBUI_URL=... "
+                                                   "lines for scripts)")] = "text",
+               foundry_url: FoundryUrlOpt = None, json: JsonOpt = False) -> None:
+        """Each service's state, health, URL and image; the Foundry URL in use vs the one found now (drift)."""
+        from ..commands import stack as verb
+
+        if output not in ("text", "env"):
+            raise typer.BadParameter("use text or env", param_hint="--output")
+        execute("status", json, {"foundry_url": foundry_url}, verb.status,
+                view="status env" if output == "env" else None)
+
+    @app.command()
+    def logs(service: Annotated[Optional[str], typer.Argument(help="open-webui, chainlit or foundry-relay "
+                                                              "[default: all]", show_default=False)] = None,
+             follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep streaming")] = False,
+             tail: Annotated[int, typer.Option("--tail", help="Lines per service")] = 200) -> None:
+        """The stack's logs (docker compose logs)."""
+        from .. import settings as settings_mod
+        from ..commands import stack as verb
+        from ..errors import FldeployError
+
+        try:
+            verb.logs(settings_mod.load({}), service, follow, tail)
+        except FldeployError as err:
+            typer.echo(f"error: {err.message}\n  fix: {err.fix}", err=True)
+            raise typer.Exit(int(err.exit_code))

@@ -42,10 +42,12 @@ def foundry_facts(settings) -> tuple[FoundryFacts, list[str]]:
     return FoundryFacts(url, model_id, addresses, local, net.interface_ipv4("docker0"), desktop), notes
 
 
-def plan(settings, out_dir: Path) -> tuple[dict, FoundryFacts, Route, list[str]]:
+def plan(settings, out_dir: Path, facts: FoundryFacts | None = None) -> tuple[dict, FoundryFacts, Route, list[str]]:
     from ..stack import assets
 
-    facts, notes = foundry_facts(settings)
+    notes: list[str] = []
+    if facts is None:
+        facts, notes = foundry_facts(settings)
     route = container_route(facts, settings.relay_port)
     contexts = assets.build_contexts(out_dir)
     if "chainlit" not in contexts:

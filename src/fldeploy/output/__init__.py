@@ -8,13 +8,14 @@ import time
 from ..result import Result
 
 
-def emit(result: Result, as_json: bool) -> None:
+def emit(result: Result, as_json: bool, view: str | None = None) -> None:
+    """view: an alternative human rendering of the same result (e.g. 'status env')."""
     if as_json:
         sys.stdout.write(json.dumps(result.envelope(), indent=2, default=str) + "\n")
         return
     from .human import render
 
-    text = render(result)
+    text = render(result, view)
     if text:
         sys.stdout.write(text.rstrip("\n") + "\n")
     for err in result.errors:

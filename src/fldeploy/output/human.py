@@ -8,10 +8,10 @@ from ..result import Result
 MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 
 
-def render(result: Result) -> str:
+def render(result: Result, view: str | None = None) -> str:
     if result.data is None:
         return ""
-    renderer = RENDERERS.get(result.command)
+    renderer = RENDERERS.get(view or result.command)
     return renderer(result.data) if renderer else ""
 
 
@@ -83,7 +83,57 @@ def _foundry(data: dict) -> str:
     return "\n".join(lines)
 
 
+def _render(data: dict) -> str:
+    lines = [f"wrote {', '.join(data['written']) or 'nothing (unchanged)'} in {data['dir']}",
+             f"  services:  {', '.join(data['services'])}",
+             f"  Foundry:   {data['foundry_url']} -> containers use {data['container_url']}",
+             f"             ({data['route']})",
+             f"  model:     {data['model_id']}",
+             f"  run it:    docker compose --project-directory {data['dir']} up -d --wait"]
+    lines += [f"  note: {n}" for n in data.get("notes", [])]
+    return "\n".join(lines)
+
+
+def _up(data: dict) -> str:
+    lines = []
+    for c in data["checks"]:
+        lines.append(f"{MARKS[c['status']]}  {c['id']:<16}  {c['cause']}")
+        if c["status"] == "fail":
+            lines.append(f"{'':24}fix: {c['fix']}")
+    f = data["foundry"]
+    lines += ["", "Open in your browser:"]
+    lines += [f"  {name:<9} {url}" for name, url in data["urls"].items()]
+    lines += [f"Admin:      {data['admin']['email']} (password in {data['admin']['password_in']})",
+              f"Foundry:    {f['url']} ({f['model_id']}); containers use {f['container_url']}",
+              f"Stack:      {data['stack_dir']} (up {data['timings']['total_s']:.1f}s)"]
+    lines += [f"note: {n}" for n in data.get("notes", [])]
+    return "\n".join(lines)
+
+
+def _down(data: dict) -> str:
+    kept = f"; kept volume {', '.join(data['kept'])}" if data["kept"] else "; volumes removed"
+    return f"stack stopped ({data['stack_dir']}){kept}"
+
+
+def _status(data: dict) -> str:
+    lines = [f"{'service':<14} {'state':<10} {'health':<10} {'url':<24} image"]
+    for s in data["services"]:
+        lines.append(f"{s['service']:<14} {s['state']:<10} {s['health']:<10} {str(s['url'] or '-'):<24} {s['image']}")
+    lines.append(f"Foundry in use: {data['foundry_in_use']}  (found now: {data['foundry_now'] or 'not running'})")
+    if data.get("drift"):
+        lines.append(f"DRIFT: {data['drift']}")
+    return "\n".join(lines)
+
+
+def _status_env(data: dict) -> str:
+    names = {"open-webui": "OPENWEBUI_URL", "chainlit": "CHAINLIT_URL"}
+    lines = [f"{names[s['service']]}={s['url']}" for s in data["services"] if s["service"] in names and s["url"]]
+    lines.append(f"FOUNDRY_URL={data['foundry_now'] or data['foundry_in_use'] or ''}")
+    return "\n".join(lines)
+
+
 RENDERERS: dict[str, Callable[[dict], str]] = {
+    "render": _render, "up": _up, "down": _down, "status": _status, "status env": _status_env,
     "doctor": _doctor, "ports": _ports, "config": _config,
     "foundry start": _foundry, "foundry stop": _foundry, "foundry status": _foundry,
 }

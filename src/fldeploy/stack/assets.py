@@ -20,16 +20,13 @@ def deploy_dir() -> Path | None:
 
 
 def build_contexts(out_dir: Path) -> dict[str, str]:
-    """service -> build context, relative to out_dir when that stays short (as compose/ in the repository)."""
+    """service -> build context: relative inside the source checkout (as compose/ there), else absolute."""
     root = deploy_dir()
     if root is None:
         return {}
-    out: dict[str, str] = {}
-    for service, sub in CONTEXTS.items():
-        path = root / sub
-        rel = os.path.relpath(path, out_dir.resolve())
-        out[service] = rel if rel.count("..") <= 2 else str(path)
-    return out
+    inside = out_dir.resolve().is_relative_to(root.parent)
+    return {service: os.path.relpath(root / sub, out_dir.resolve()) if inside else str(root / sub)
+            for service, sub in CONTEXTS.items()}
 
 
 def host_ca_file() -> str | None:

@@ -1,0 +1,78 @@
+"""`fldeploy down`, `status`, `logs`: the running stack, through Docker Compose."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ExitCode, FldeployError
+from ..result import Result
+
+
+def _compose(settings):
+    from ..adapters.compose import Compose
+    from ..stack.files import COMPOSE_FILE
+
+    out_dir = Path(settings.stack_dir)
+    if not (out_dir / COMPOSE_FILE).exists():
+        raise FldeployError(f"no stack in {out_dir}", "run `fldeploy up` (or `fldeploy render`) first",
+                            ExitCode.CHECK_FAILED, "stack.missing")
+    return Compose(out_dir, settings.project)
+
+
+def down(settings, volumes: bool, confirmed: bool, interactive: bool, ask) -> Result:
+    compose = _compose(settings)
+    if volumes and not confirmed:
+        if not interactive:
+            raise FldeployError(f"--volumes deletes the volume {settings.volume} (users, chats, settings)",
+                                "add --yes to confirm", ExitCode.USAGE, "down.confirm")
+        if not ask(f"Delete the volume {settings.volume} with all Open WebUI data?"):
+            raise FldeployError("nothing was removed", "", ExitCode.INTERRUPTED, "down.declined")
+    done = compose.down(volumes)
+    if not done.ok:
+        raise FldeployError(f"docker compose down failed: {done.stderr.strip()[-200:]}", "see `docker ps`",
+                            ExitCode.CHECK_FAILED, "stack.down")
+    return Result("down", {"stack_dir": str(compose.dir), "volumes_removed": volumes,
+                           "kept": [] if volumes else [settings.volume]})
+
+
+def status(settings) -> Result:
+    from ..core.foundry_rules import api_url
+    from ..foundry import discovery
+    from ..stack.files import COMPOSE_FILE
+
+    compose = _compose(settings)
+    import yaml
+
+    doc = yaml.safe_load((compose.dir / COMPOSE_FILE).read_text())
+    running = {c.get("Service"): c for c in compose.ps()}
+    services = []
+    for name, svc in doc.get("services", {}).items():
+        state = running.get(name, {})
+        port = next((p.split(":")[-2] for p in svc.get("ports", [])), None)
+        services.append({"service": name, "state": state.get("State", "absent"),
+                         "health": state.get("Health") or ("-" if state else "absent"), "image": svc.get("image"),
+                         "url": f"http://127.0.0.1:{port}" if port else None})
+    in_use = (doc.get("services", {}).get("open-webui") or doc.get("services", {}).get("chainlit") or {}) \
+        .get("environment", {})
+    in_use_url = in_use.get("OPENAI_API_BASE_URL") or in_use.get("BASE_URL")
+    found = discovery.discover(settings, settings.check_timeout)
+    now = api_url(found.chosen.url) if found.chosen else None
+    relay = doc.get("services", {}).get("foundry-relay")
+    drift = None
+    if now and in_use_url and not relay and in_use_url.rsplit(":", 1)[-1] != now.rsplit(":", 1)[-1]:
+        drift = f"the stack uses {in_use_url}, Foundry is now at {now}: run `fldeploy up`"
+    healthy = all(s["state"] == "running" and s["health"] in ("healthy", "-") for s in services)
+    data = {"stack_dir": str(compose.dir), "services": services, "foundry_in_use": in_use_url,
+            "foundry_now": now, "drift": drift, "relay": bool(relay)}
+    if not healthy or drift:
+        message = drift or "not every service is running and healthy"
+        return Result("status", data, "fail", ExitCode.CHECK_FAILED,
+                      [{"code": "stack.status", "message": message, "hint": "fldeploy up"}])
+    return Result("status", data)
+
+
+def logs(settings, service: str | None, follow: bool, tail: int) -> None:
+    """Hand the terminal to `docker compose logs` (its output is the result)."""
+    compose = _compose(settings)
+    argv = compose.logs_argv(service, follow, tail)
+    os.execvp(argv[0], argv)
