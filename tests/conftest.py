@@ -5,7 +5,7 @@ import pathlib
 
 import pytest
 
-pytest_plugins = ["tests.support.fixtures"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.stack"]
 
 TIERS = ("unit", "integration", "e2e", "faults")
 

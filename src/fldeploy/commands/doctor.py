@@ -48,8 +48,10 @@ def _foundry_verdicts(settings, disc, engine: dict | None, deep: bool) -> list[v
     local_hosts = net.local_addresses()
     if disc.chosen and url_host(disc.chosen.url) in local_hosts:
         addresses = sorted({l.address for l in net.listeners({url_port(disc.chosen.url)})})
-    out.append(v.foundry_bind(disc, addresses, engine, net.interface_ipv4("docker0"), local_hosts,
-                              sys.platform.startswith("linux")))
+    gateway = net.interface_ipv4("docker0")
+    relay = _relay_for(settings, gateway, url_port(disc.chosen.url)) if addresses and gateway else None
+    out.append(v.foundry_bind(disc, addresses, engine, gateway, local_hosts, sys.platform.startswith("linux"),
+                              relay))
     model_id = out[2].data.get("model_id")
     answer = None
     if deep and model_id:
@@ -57,6 +59,19 @@ def _foundry_verdicts(settings, disc, engine: dict | None, deep: bool) -> list[v
                                         settings.api_key)
     out.append(v.foundry_chat(answer if deep else None, model_id))
     return out
+
+
+def _relay_for(settings, gateway: str, port: int) -> str | None:
+    """The stack's socat relay, if one listens on the bridge gateway and forwards to 127.0.0.1:port."""
+    from ..adapters import net
+
+    listening = [l for l in net.listeners({settings.relay_port}) if l.address == gateway]
+    owners, _ = net.socket_owners({l.inode for l in listening})
+    for pid in owners.values():
+        cmdline = (net.process_info(pid).get("cmdline") or "")
+        if "socat" in cmdline and f"TCP:127.0.0.1:{port}" in cmdline:
+            return f"{gateway}:{settings.relay_port}"
+    return None
 
 
 def run(settings, deep: bool = False) -> Result:

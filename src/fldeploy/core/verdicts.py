@@ -113,7 +113,8 @@ def foundry_models(d: Discovery, wanted: str | None, loaded: list[str] | None = 
 
 
 def foundry_bind(d: Discovery, addresses: list[str], engine: dict | None, gateway: str | None,
-                 local_hosts: set[str], on_linux: bool) -> Verdict:
+                 local_hosts: set[str], on_linux: bool, relay: str | None = None) -> Verdict:
+    """relay: 'address:port' of a socat relay that forwards the bridge to Foundry's loopback port, if any."""
     cid = "foundry.bind"
     if not d.chosen:
         return Verdict(cid, "skip", "Foundry does not answer")
@@ -130,11 +131,15 @@ def foundry_bind(d: Discovery, addresses: list[str], engine: dict | None, gatewa
         if desktop:
             return Verdict(cid, "ok", f"listens on {', '.join(addresses)} only; Docker Desktop forwards "
                            "host.docker.internal to the host's loopback", data=data)
+        if relay:
+            return Verdict(cid, "ok", f"listens on {', '.join(addresses)} only; the stack's relay on {relay} "
+                           f"forwards the bridge to it", data={**data, "relay": relay})
         return Verdict(cid, "fail",
                        f"Foundry listens only on {', '.join(addresses)}:{port}; containers get 'connection "
                        f"refused' from host.docker.internal:{port} on a native Linux Docker engine",
-                       f"serve the bridge too: `fldeploy foundry start` (listens on 127.0.0.1 and {gw}); or "
-                       f"relay it: `socat TCP-LISTEN:{port},bind={gw},fork,reuseaddr TCP:127.0.0.1:{port}`",
+                       f"`fldeploy up` relays it automatically; or serve the bridge too: `fldeploy foundry start` "
+                       f"(listens on 127.0.0.1 and {gw}); or relay it by hand: "
+                       f"`socat TCP-LISTEN:{port},bind={gw},fork,reuseaddr TCP:127.0.0.1:{port}`",
                        data)
     if any(a in WILDCARDS for a in addresses):
         return Verdict(cid, "ok", f"listens on all interfaces ({', '.join(addresses)}): containers reach it, "

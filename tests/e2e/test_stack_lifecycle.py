@@ -1,0 +1,71 @@
+"""The main job on real containers: embedded Foundry -> `fldeploy up` -> Open WebUI lists the model and
+answers through Foundry (API and UI path) -> status -> down -> up keeps the admin and the chats; the rendered
+files also run under plain `docker compose`."""
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from fldeploy.stack.files import read_secrets
+from fldeploy.stack.openwebui import OpenWebUI
+
+from ..support.stack import make_stack, remove_stack
+
+
+@pytest.fixture
+def stack(tmp_path, stack_images, foundry):
+    made = make_stack(tmp_path, FLDEPLOY_FOUNDRY_URL=foundry.url)
+    yield made
+    remove_stack(made)
+
+
+def _admin(stack) -> OpenWebUI:
+    client = OpenWebUI(f"http://127.0.0.1:{stack.openwebui_port}")
+    client.sign_in("admin@fldeploy.local", read_secrets(__import__("pathlib").Path(stack.dir))["OPENWEBUI_ADMIN_PASSWORD"])
+    return client
+
+
+def test_up_status_down_up_keeps_data_and_plain_compose_runs_the_files(stack, foundry):
+    first = stack.fl("up", "--json")
+    assert first.code == 0, first.out + first.err
+    data = first.json["data"]
+    checks = {c["id"]: c for c in data["checks"]}
+    assert checks["stack.openwebui"]["data"]["models"] == [foundry.model_id]
+    assert checks["stack.openwebui"]["data"]["ui_answer"] == "Hello from tiny model"
+    assert checks["stack.openwebui"]["data"]["api_answer"] == "Hello from tiny model"
+    assert checks["stack.chainlit"]["status"] == "ok"
+    assert data["urls"] == {"openwebui": f"http://127.0.0.1:{stack.openwebui_port}",
+                            "chainlit": f"http://127.0.0.1:{stack.chainlit_port}"}
+    password = read_secrets(__import__("pathlib").Path(stack.dir))["OPENWEBUI_ADMIN_PASSWORD"]
+    assert password not in first.out and password not in first.err, "the admin password is never printed"
+    assert ".env (OPENWEBUI_ADMIN_PASSWORD)" in data["admin"]["password_in"]
+
+    status = stack.fl("status", "--json")
+    assert status.code == 0
+    assert {(s["service"], s["state"], s["health"]) for s in status.json["data"]["services"]} == {
+        ("open-webui", "running", "healthy"), ("chainlit", "running", "healthy")}
+
+    again = stack.fl("up", "--json")
+    assert again.code == 0 and again.json["data"]["files_written"] == [], "a second up changes nothing"
+
+    chat_id = _admin(stack).new_chat("kept across down and up")
+    down = stack.fl("down", "--json")
+    assert down.code == 0 and down.json["data"]["kept"] == [stack.env["FLDEPLOY_VOLUME"]]
+    assert stack.fl("status").code == 1
+
+    back = stack.fl("up", "--json")
+    assert back.code == 0, back.out + back.err
+    assert chat_id in [c["id"] for c in _admin(stack).chats()], "the chat survived down + up"
+
+    assert stack.fl("down").code == 0
+    plain = stack.compose("up", "-d", "--wait")
+    assert plain.returncode == 0, plain.stderr
+    health = httpx.get(f"http://127.0.0.1:{stack.openwebui_port}/health", timeout=5).json()
+    assert health == {"status": True}
+    assert chat_id in [c["id"] for c in _admin(stack).chats()]
+
+
+def test_down_volumes_needs_yes_when_not_interactive(stack):
+    assert stack.fl("render").code == 0
+    refused = stack.fl("down", "--volumes")
+    assert refused.code == 2 and "--yes" in refused.err
