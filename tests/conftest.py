@@ -5,7 +5,7 @@ import pathlib
 
 import pytest
 
-pytest_plugins = ["tests.support.fixtures", "tests.support.stack"]
+pytest_plugins = ["tests.support.fixtures", "tests.support.stack", "tests.support.browser"]
 
 TIERS = ("unit", "integration", "e2e", "faults")
 
