@@ -17,8 +17,10 @@ class Failed:
     error: BaseException
 
 
-def gather(tasks: dict[str, Callable[[], Any]], timeout: float) -> dict[str, Any]:
-    """{name: value | TimedOut | Failed}. Threads are daemons, so a stuck task cannot hold the exit."""
+def gather(tasks: dict[str, Callable[[], Any]], timeout: float,
+           timeouts: dict[str, float] | None = None) -> dict[str, Any]:
+    """{name: value | TimedOut | Failed}; timeouts overrides timeout per task. Threads are daemons, so a
+    stuck task cannot hold the exit."""
     results: dict[str, Any] = {}
 
     def run(name: str, fn: Callable[[], Any]) -> None:
@@ -31,7 +33,8 @@ def gather(tasks: dict[str, Callable[[], Any]], timeout: float) -> dict[str, Any
                for name, fn in tasks.items()}
     for t in threads.values():
         t.start()
-    deadline = time.monotonic() + timeout
-    for t in threads.values():
-        t.join(max(0.0, deadline - time.monotonic()))
-    return {name: results[name] if name in results else TimedOut(timeout) for name in tasks}
+    limits = {name: (timeouts or {}).get(name, timeout) for name in tasks}
+    start = time.monotonic()
+    for name, t in sorted(threads.items(), key=lambda item: limits[item[0]]):
+        t.join(max(0.0, start + limits[name] - time.monotonic()))
+    return {name: results[name] if name in results else TimedOut(limits[name]) for name in tasks}

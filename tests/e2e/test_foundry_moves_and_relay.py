@@ -36,6 +36,10 @@ def test_port_move_then_up_lists_the_models_again(tmp_path, stack_images, tiny_m
         assert moved["url"] != first["url"]
         drift = stack.fl("status", "--json")
         assert drift.code == 1 and "Foundry is now at" in drift.json["data"]["drift"]
+        doctor = {c["id"]: c for c in stack.fl("doctor", "--json").json["data"]["checks"]}
+        assert doctor["foundry.from_container"]["status"] == "fail"
+        assert "connection refused" in doctor["foundry.from_container"]["cause"]
+        assert doctor["stack.openwebui"]["status"] == "fail" and "stored Foundry URL" in doctor["stack.openwebui"]["cause"]
 
         again = stack.fl("up", "--json")
         assert again.code == 0, again.out + again.err

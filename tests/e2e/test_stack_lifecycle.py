@@ -48,6 +48,10 @@ def test_up_status_down_up_keeps_data_and_plain_compose_runs_the_files(stack, fo
     again = stack.fl("up", "--json")
     assert again.code == 0 and again.json["data"]["files_written"] == [], "a second up changes nothing"
 
+    doctor = stack.fl("doctor", "--json")
+    assert doctor.code == 0 and doctor.json["status"] == "ok", doctor.out
+    assert {c["id"]: c["status"] for c in doctor.json["data"]["checks"]}["stack.openwebui"] == "ok"
+
     chat_id = _admin(stack).new_chat("kept across down and up")
     down = stack.fl("down", "--json")
     assert down.code == 0 and down.json["data"]["kept"] == [stack.env["FLDEPLOY_VOLUME"]]
@@ -63,6 +67,24 @@ def test_up_status_down_up_keeps_data_and_plain_compose_runs_the_files(stack, fo
     health = httpx.get(f"http://127.0.0.1:{stack.openwebui_port}/health", timeout=5).json()
     assert health == {"status": True}
     assert chat_id in [c["id"] for c in _admin(stack).chats()]
+
+
+def test_builtin_tools_switched_back_on_is_diagnosed_and_repaired(stack, foundry):
+    assert stack.fl("up").code == 0
+    admin = _admin(stack)
+    entry = admin.model_entry(foundry.model_id)
+    entry["meta"]["capabilities"]["builtin_tools"] = True  # as an admin clicking in the UI would
+    admin._call("POST", "/api/v1/models/model/update", json={k: entry[k] for k in ("id", "name", "meta", "params")}
+                | {"base_model_id": None, "is_active": True})
+    admin.model_ids()
+    broken = stack.fl("doctor", "--json")
+    check = next(c for c in broken.json["data"]["checks"] if c["id"] == "stack.openwebui")
+    assert broken.code == 1 and check["status"] == "fail"
+    assert "built-in tools" in check["cause"] and "rejects tools" in check["cause"]
+    assert "fldeploy up" in check["fix"]
+    repaired = stack.fl("up", "--json")
+    assert repaired.code == 0
+    assert stack.fl("doctor").code == 0
 
 
 def test_down_volumes_needs_yes_when_not_interactive(stack):

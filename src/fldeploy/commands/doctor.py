@@ -15,14 +15,16 @@ CHAT_TIMEOUT_S = 15.0
 def _facts(settings, timeout: float) -> dict:
     from ..adapters import docker_engine
     from ..foundry import discovery
-    from . import ports
+    from . import doctor_stack, ports
 
+    # the container-side checks start containers and sign in: they get their own, longer bound
     return gather({
         "foundry": lambda: discovery.discover(settings, timeout),
         "docker": lambda: docker_engine.engine_facts(timeout),
         "compose": lambda: docker_engine.compose_version(timeout),
         "ports": lambda: ports.scan(settings, [], with_foundry=False),
-    }, timeout + 0.2)
+        "stack": lambda: doctor_stack.check(settings),
+    }, timeout + 0.2, {"stack": doctor_stack.PROBE_TIMEOUT_S + 30})
 
 
 def _unavailable(check_id: str, what: str, fact) -> v.Verdict | None:
@@ -83,6 +85,12 @@ def run(settings, deep: bool = False) -> Result:
     checks.append(_unavailable("docker.compose", "`docker compose version`", facts["compose"])
                   or v.docker_compose(facts["compose"]))
     checks.append(_unavailable("ports", "the port scan", facts["ports"]) or v.ports(*facts["ports"]))
+    stack = facts["stack"]
+    if isinstance(stack, list):
+        checks += stack
+    else:
+        from .doctor_stack import STACK_IDS
+        checks += [_unavailable(i, "the stack checks", stack) for i in STACK_IDS]
     status = v.summary_status(checks)
     counts = {s: sum(1 for c in checks if c.status == s) for s in ("ok", "warn", "fail", "skip")}
     data = {"checks": [c.as_dict() for c in checks], "summary": counts}

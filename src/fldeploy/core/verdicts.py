@@ -7,6 +7,10 @@ from .foundry_rules import Discovery, resolve_model, url_host, url_port
 from .ports import LOOPBACKS, WILDCARDS, PortStatus
 
 RUNBOOK_FILES = {"foundry": "foundry.md", "docker": "docker.md", "ports": "ports.md", "stack": "stack.md"}
+# doctor's checks in the order it reports them
+CHECK_IDS = ("foundry.endpoint", "foundry.api", "foundry.models", "foundry.bind", "foundry.chat", "docker.engine",
+             "docker.compose", "ports", "docker.host_gateway", "foundry.from_container", "stack.openwebui",
+             "stack.chainlit")
 MIN_COMPOSE = (2, 1, 1)  # `docker compose up --wait` arrived in Compose 2.1.1
 START_HINT = ("start it: `fldeploy foundry start --model phi-4-mini` (any OS), or `foundry service start` "
               "(Windows/macOS with the foundry CLI)")

@@ -11,7 +11,9 @@ from . import files
 PROMPT = "Say hello."
 
 
-def openwebui(settings, out_dir: Path, model_id: str, container_url: str, tools_ok: bool | None) -> Verdict:
+def openwebui(settings, out_dir: Path, model_id: str, container_url: str, tools_ok: bool | None,
+              repair: bool = True) -> Verdict:
+    """repair: update the stored connection and turn built-in tools off (up); False only reports (doctor)."""
     from .openwebui import OpenWebUI
 
     cid = "stack.openwebui"
@@ -25,6 +27,10 @@ def openwebui(settings, out_dir: Path, model_id: str, container_url: str, tools_
         stored = client.connection()
         stored_url = (stored.get("OPENAI_API_BASE_URLS") or [None])[0]
         if stored_url != container_url:
+            if not repair:
+                return Verdict(cid, "fail", f"Open WebUI's stored Foundry URL is {stored_url}, but Foundry is "
+                               f"at {container_url} (settings given by environment are stored on first start and "
+                               "then win)", "`fldeploy up` updates the stored connection", data)
             client.set_connection(container_url, settings.api_key, stored)
             data["connection_fixed"] = {"was": stored_url, "now": container_url}
         models = client.model_ids()
@@ -32,7 +38,7 @@ def openwebui(settings, out_dir: Path, model_id: str, container_url: str, tools_
         if model_id not in models:
             return Verdict(cid, "fail", f"Open WebUI lists {models or 'no models'}, not {model_id}",
                            "run `fldeploy doctor`: it checks the path from the containers to Foundry", data)
-        if tools_ok is False:
+        if tools_ok is False and repair:
             data["builtin_tools_disabled"] = client.disable_builtin_tools(model_id) or "already"
         data["api_answer"] = client.chat_api(model_id, PROMPT)
         ui = client.chat_like_the_ui(model_id, PROMPT)
@@ -41,7 +47,12 @@ def openwebui(settings, out_dir: Path, model_id: str, container_url: str, tools_
         return Verdict(cid, "fail", err.message, err.fix, data)
     data["ui_answer"] = ui["text"]
     if ui["error"] or not ui["text"]:
-        return Verdict(cid, "fail", f"a chat sent as the browser sends it failed: {str(ui['error'])[-200:]}",
+        error = str(ui["error"])
+        if "tool" in error.lower():
+            return Verdict(cid, "fail", "chats from the browser fail: Open WebUI adds its built-in tools to them, "
+                           f"and Foundry rejects tools for {model_id} ({error[-120:]})",
+                           "`fldeploy up` turns Open WebUI's built-in tools off for this model", data)
+        return Verdict(cid, "fail", f"a chat sent as the browser sends it failed: {error[-200:]}",
                        "see deploy/runbooks/stack.md#stack.openwebui", data)
     fixed = " (stored Foundry URL updated)" if "connection_fixed" in data else ""
     return Verdict(cid, "ok", f"{url}: admin signed in, lists {model_id}, answered {ui['text']!r} through the "

@@ -1,0 +1,46 @@
+"""Pure verdicts for what the stack's containers see (docker.host_gateway, foundry.from_container)."""
+from __future__ import annotations
+
+from .verdicts import Verdict
+
+PROBE_BROKEN = ("probe_failed", "probe_timeout")
+
+
+def docker_host_gateway(probe: dict) -> Verdict:
+    cid = "docker.host_gateway"
+    if probe["outcome"] in PROBE_BROKEN:
+        return Verdict(cid, "fail", f"could not run a probe container: {probe.get('detail')}",
+                       "check `fldeploy logs` and that the stack's images exist (`fldeploy up`)", probe)
+    if probe["outcome"] == "name":
+        return Verdict(cid, "fail", "host.docker.internal does not resolve inside the stack's containers",
+                       "render with fldeploy (adds extra_hosts: host.docker.internal:host-gateway); "
+                       "host-gateway needs Docker 20.10+", probe)
+    if probe.get("resolved") is None:
+        return Verdict(cid, "skip", "the stack does not use host.docker.internal", data=probe)
+    return Verdict(cid, "ok", f"host.docker.internal resolves to {probe['resolved']} inside the containers",
+                   data=probe)
+
+
+def foundry_from_container(probe: dict) -> Verdict:
+    cid = "foundry.from_container"
+    url = probe.get("url")
+    outcome = probe["outcome"]
+    if outcome == "ok":
+        return Verdict(cid, "ok", f"a container fetched {', '.join(probe['models'])} from {url}", data=probe)
+    if outcome == "no_models":
+        return Verdict(cid, "warn", f"containers reach {url}, but Foundry lists no models",
+                       "load a model: `fldeploy foundry start --model <alias>` or `foundry model run <alias>`", probe)
+    port = (url or "").split(":")[-1].split("/")[0]
+    causes = {
+        "refused": (f"connection refused from the containers to {url}: Foundry listens on loopback only",
+                    "`fldeploy up` adds a relay on the bridge; or `fldeploy foundry start` (listens on the bridge)"),
+        "timeout": (f"no answer from {url} within 4 s: a firewall drops traffic from the Docker bridge to the host",
+                    f"allow it: `sudo iptables -I INPUT -i docker0 -p tcp --dport {port} -j ACCEPT` (ufw: `sudo ufw "
+                    f"allow in on docker0 to any port {port} proto tcp`); user-defined networks use br-* interfaces"),
+        "name": ("host.docker.internal does not resolve inside the containers",
+                 "render with fldeploy (extra_hosts: host.docker.internal:host-gateway)"),
+        "bad_url": (f"the stack's Foundry URL is not a URL: {url}", "run `fldeploy up` to render it again"),
+        "http_error": (f"{url} answered {probe.get('detail')}", "see foundry.api; restart Foundry"),
+    }
+    cause, fix = causes.get(outcome, (f"{url}: {outcome} {probe.get('detail', '')}", "see the runbook"))
+    return Verdict(cid, "fail", cause, fix, probe)

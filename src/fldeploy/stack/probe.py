@@ -1,0 +1,49 @@
+"""What a container of the stack sees: a throwaway container (same network, same extra_hosts, via
+`docker compose run`) resolves host.docker.internal and fetches Foundry's /v1/models."""
+from __future__ import annotations
+
+import json
+
+# Runs inside the container with its own python3; prints one JSON line.
+SCRIPT = r"""
+import json, socket, sys, urllib.error, urllib.parse, urllib.request
+url = sys.argv[1].rstrip('/') + '/models'
+out = {'url': url, 'resolved': None}
+try:
+    host = urllib.parse.urlsplit(url).hostname
+    if not host:
+        raise ValueError('no host in URL')
+    out['resolved'] = socket.gethostbyname(host)
+except socket.gaierror as e:
+    out.update(outcome='name', detail=str(e)); print(json.dumps(out)); sys.exit()
+except ValueError as e:
+    out.update(outcome='bad_url', detail=str(e)); print(json.dumps(out)); sys.exit()
+try:
+    body = json.load(urllib.request.urlopen(url, timeout=4))
+    models = [m.get('id') for m in body.get('data', [])]
+    out.update(outcome='ok' if models else 'no_models', models=models)
+except urllib.error.HTTPError as e:
+    out.update(outcome='http_error', detail=f'HTTP {e.code}')
+except (socket.timeout, TimeoutError) as e:
+    out.update(outcome='timeout', detail=str(e))
+except urllib.error.URLError as e:
+    reason = e.reason
+    kind = 'refused' if isinstance(reason, ConnectionRefusedError) else 'timeout' if isinstance(reason, (socket.timeout, TimeoutError)) else 'error'
+    out.update(outcome=kind, detail=str(reason))
+except ValueError as e:
+    out.update(outcome='bad_response', detail=str(e))
+print(json.dumps(out))
+"""
+
+
+def from_container(compose, service: str, url: str, timeout: float) -> dict:
+    from ..adapters import proc
+
+    done = proc.run(compose.argv("run", "--rm", "--no-deps", "-T", "--entrypoint", "python3", service,
+                                 "-c", SCRIPT, url), timeout)
+    line = next((l for l in reversed(done.stdout.splitlines()) if l.startswith("{")), None)
+    if line:
+        return json.loads(line)
+    if done.timed_out:
+        return {"url": url, "outcome": "probe_timeout", "detail": f"no answer from the probe container in {timeout:.0f}s"}
+    return {"url": url, "outcome": "probe_failed", "detail": (done.stderr or done.stdout).strip()[-300:]}
