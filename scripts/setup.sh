@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Idempotent machine set-up for fldeploy on Debian/Ubuntu: system packages, a running Docker engine,
 # the Compose v2 plugin, the project venv and (for tests) a cached Debian base image.
-# Usage: scripts/setup.sh [--test]     (--test adds the test extras, the base image and Chromium)
+# Usage: scripts/setup.sh [--local-base] [--test]
+#   --local-base  also build the local Debian base image (fldeploy-local/debian:bookworm) with debootstrap, for
+#                 hosts that cannot pull images (`fldeploy up --build-local` builds on it)
+#   --test        the test extras, the local base image and Chromium
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${FLDEPLOY_VENV:-$root/.venv}
 cache=${FLDEPLOY_CACHE:-$root/.cache}
-want_test=0; [ "${1:-}" = "--test" ] && want_test=1
+want_test=0; want_base=0
+for arg in "$@"; do
+  case "$arg" in
+    --test) want_test=1; want_base=1 ;;
+    --local-base) want_base=1 ;;
+    *) echo "usage: $0 [--local-base] [--test]" >&2; exit 2 ;;
+  esac
+done
 say() { printf '[setup] %s\n' "$*" >&2; }
 sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
 
@@ -15,7 +25,7 @@ command -v dockerd >/dev/null || need_pkgs+=(docker.io)
 command -v socat >/dev/null || need_pkgs+=(socat)
 command -v ip >/dev/null || need_pkgs+=(iproute2)
 command -v lsof >/dev/null || need_pkgs+=(lsof)
-if [ $want_test = 1 ]; then
+if [ $want_base = 1 ]; then
   command -v debootstrap >/dev/null || need_pkgs+=(debootstrap)
 fi
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -53,7 +63,9 @@ fi
 if [ $want_test = 1 ]; then
   command -v chromium >/dev/null || {
     say "installing chromium"; DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium >/dev/null; }
-  base=fldeploy-test/base:bookworm
+fi
+if [ $want_base = 1 ]; then
+  base=fldeploy-local/debian:bookworm
   if ! docker image inspect "$base" >/dev/null 2>&1; then
     tarball="$cache/debian-bookworm-minbase.tar"
     if [ ! -f "$tarball" ]; then

@@ -17,7 +17,7 @@ from .servers import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CACHE = pathlib.Path(os.environ.get("FLDEPLOY_CACHE", ROOT / ".cache"))
-BASE_IMAGE = "fldeploy-test/base:bookworm"
+BASE_IMAGE = "fldeploy-local/debian:bookworm"
 FLDEPLOY = [sys.executable, "-m", "fldeploy"]
 
 

@@ -97,8 +97,10 @@ def start(settings, model: str, demo: bool, timeout: float, progress: Progress) 
     gateway = net.interface_ipv4("docker0")
     hosts = bind_hosts(settings.foundry_bind, gateway)
     port = choose_port(settings.foundry_port, hosts)
+    # the demo keeps its own cache: its stand-in catalog must not replace the real catalog Foundry saved
+    cache_dir = os.path.join(settings.model_cache_dir, "fldeploy-demo") if demo else settings.model_cache_dir
     spec = {"model": model, "demo": demo, "urls": [f"http://{h}:{port}" for h in hosts],
-            "catalog_url": settings.catalog_url, "cache_dir": settings.model_cache_dir, "app_dir": p.app,
+            "catalog_url": settings.catalog_url, "cache_dir": cache_dir, "app_dir": p.app,
             "logs_dir": p.logs, "demo_build_dir": p.demo_build, "state_file": p.state, "log": p.log}
     if os.path.exists(p.state):
         os.remove(p.state)
