@@ -25,9 +25,10 @@ def test_loopback_only_foundry_fails_bind_with_a_fix(fl, loopback_foundry, docke
     assert run.code == 1 and bind["status"] == "fail"
     assert "listens only on 127.0.0.1" in bind["cause"] and "connection refused" in bind["cause"]
     assert "fldeploy foundry start" in bind["fix"] and f"socat TCP-LISTEN:{loopback_foundry.port}" in bind["fix"]
+    assert "`fldeploy up` relays it automatically" in bind["fix"]
     assert bind["runbook"] == "deploy/runbooks/foundry.md#foundry.bind"
     human = fl("doctor", "--foundry-url", loopback_foundry.url).out
-    assert "FAIL  foundry.bind" in human and "fix: serve the bridge too" in human
+    assert "FAIL  foundry.bind" in human and "fix: `fldeploy up` relays it automatically" in human
 
 
 def test_bridge_bound_foundry_passes_bind(fl, foundry, docker_engine):

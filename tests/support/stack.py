@@ -23,19 +23,18 @@ IMAGES = {"open-webui": (LOCAL_IMAGES["open-webui"], "open-webui"),
 
 @pytest.fixture(scope="session")
 def stack_images(docker_engine, tmp_path_factory):
-    """Build Open WebUI (from PyPI), the Chainlit app and the relay once, on the local Debian base."""
-    missing = {name: spec for name, spec in IMAGES.items()
-               if subprocess.run(["docker", "image", "inspect", spec[0]], capture_output=True).returncode}
-    if missing:
-        folder = tmp_path_factory.mktemp("images")
-        doc = {"services": {name: {"image": image, "build": {
-            "context": str(ROOT / "deploy" / sub), "args": {"BASE_IMAGE": BASE_IMAGE}, "secrets": ["host_ca"]}}
-            for name, (image, sub) in missing.items()},
-            "secrets": {"host_ca": {"file": "/etc/ssl/certs/ca-certificates.crt"}}}
-        (folder / "compose.yaml").write_text(yaml.safe_dump(doc))
-        done = subprocess.run(["docker", "compose", "-p", "fldeploy-images", "build"], cwd=folder,
-                              capture_output=True, text=True, timeout=1800)
-        assert done.returncode == 0, f"image build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    """Build Open WebUI (from PyPI), the Chainlit app and the relay on the local Debian base, once per run.
+    Always through `docker compose build`: BuildKit's cache makes it quick when deploy/ did not change, and
+    an image left by an earlier run is never used stale."""
+    folder = tmp_path_factory.mktemp("images")
+    doc = {"services": {name: {"image": image, "build": {
+        "context": str(ROOT / "deploy" / sub), "args": {"BASE_IMAGE": BASE_IMAGE}, "secrets": ["host_ca"]}}
+        for name, (image, sub) in IMAGES.items()},
+        "secrets": {"host_ca": {"file": "/etc/ssl/certs/ca-certificates.crt"}}}
+    (folder / "compose.yaml").write_text(yaml.safe_dump(doc))
+    done = subprocess.run(["docker", "compose", "-p", "fldeploy-images", "build"], cwd=folder,
+                          capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, f"image build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return {name: spec[0] for name, spec in IMAGES.items()}
 
 
