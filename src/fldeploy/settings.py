@@ -79,9 +79,15 @@ class Value:
 class Settings:
     """Read-only view of the effective settings: ``settings.openwebui_port``, ``settings.source(name)``."""
 
-    def __init__(self, values: Mapping[str, Value], config_file: str | None = None) -> None:
+    def __init__(self, values: Mapping[str, Value], config_file: str | None = None,
+                 flags: Mapping[str, Any] | None = None) -> None:
         self._values = dict(values)
         self.config_file = config_file
+        self.flags = dict(flags or {})
+
+    def reload(self) -> "Settings":
+        """The settings again, with the same flags: after fldeploy saved something to fldeploy.yaml."""
+        return load(self.flags)
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -213,7 +219,7 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str],
             values[spec.name] = Value(coerce(spec, raw, where), f"config:{where}")
         else:
             values[spec.name] = Value(spec.default, "default")
-    return Settings(values, config_path)
+    return Settings(values, config_path, flags)
 
 
 def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,

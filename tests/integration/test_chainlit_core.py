@@ -17,6 +17,14 @@ import chat_core  # noqa: E402
 from chat_core import Backend, Config, History, route, stream_reply  # noqa: E402
 
 
+def run(coro):
+    """asyncio.run in a thread of its own: the browser tests' Playwright keeps an event loop in this one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def backend(url: str, model: str = "", name: str = "local", timeout: float = 10, connect: float = 2) -> Backend:
     return Backend(name, url, "key", model, timeout, connect)
 
@@ -27,7 +35,7 @@ def collect(backends, messages):
     async def on_token(t: str) -> None:
         tokens.append(t)
 
-    reply = asyncio.run(stream_reply(backends, messages, on_token))
+    reply = run(stream_reply(backends, messages, on_token))
     return reply, tokens
 
 
@@ -67,7 +75,7 @@ def test_two_sessions_stream_interleaved_not_one_after_the_other():
         async def both():
             return await asyncio.gather(session("A"), session("B"))
 
-        replies = asyncio.run(both())
+        replies = run(both())
     assert all(r.error is None for r in replies)
     assert order.index("B") < len(order) - 1 - order[::-1].index("A"), f"B waited for A: {order}"
     assert order.index("A") < len(order) - 1 - order[::-1].index("B"), f"A waited for B: {order}"
@@ -89,7 +97,7 @@ def test_the_courses_blocking_pattern_fails_the_same_check():
         async def both():
             await asyncio.gather(blocking_session("A"), blocking_session("B"))
 
-        asyncio.run(both())
+        run(both())
     assert order == ["A"] * 5 + ["B"] * 5
 
 
@@ -108,7 +116,7 @@ def test_stop_cancels_the_upstream_stream():
             with pytest.raises(asyncio.CancelledError):
                 await task
 
-        asyncio.run(run_and_stop())
+        run(run_and_stop())
         deadline = time.monotonic() + 5
         while paced.disconnects == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -172,6 +180,6 @@ def test_routing_rules_tag_and_prompt_length():
 
 
 def test_health_check_is_the_courses_one_token_check(foundry):
-    assert asyncio.run(chat_core.health_check(backend(foundry.url + "/v1"))) is None
-    problem = asyncio.run(chat_core.health_check(backend(f"http://127.0.0.1:{free_port()}/v1")))
+    assert run(chat_core.health_check(backend(foundry.url + "/v1"))) is None
+    problem = run(chat_core.health_check(backend(f"http://127.0.0.1:{free_port()}/v1")))
     assert "Cannot reach" in problem

@@ -29,6 +29,11 @@ register_stack_verbs(app)
 @app.command()
 def doctor(
     deep: Annotated[bool, typer.Option("--deep", help="Also send a 1-token chat completion to the model.")] = False,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe, reversible fixes (free ports saved to "
+                                      "fldeploy.yaml; `up` for a stack that needs it), then check again.")] = False,
+    bundle: Annotated[Optional[str], typer.Option("--bundle", help="Also write a support archive (findings, "
+                                                  "versions, stack with secrets masked, logs) to this file.",
+                                                  show_default=False)] = None,
     foundry_url: FoundryUrlOpt = None, model: ModelOpt = None,
     openwebui_port: OpenWebUIPortOpt = None, chainlit_port: ChainlitPortOpt = None, json: JsonOpt = False,
 ) -> None:
@@ -37,13 +42,13 @@ def doctor(
     Exit 1 when any check fails. Checks run at once, each bounded by check_timeout, so a hung Foundry or
     a dead Docker socket cannot make doctor slow.
 
-    Example: fldeploy doctor --deep
+    Examples: fldeploy doctor --deep | fldeploy doctor --fix | fldeploy doctor --bundle support.tar.gz
     """
     from ..commands import doctor as verb
 
     flags = {"foundry_url": foundry_url, "model": model, "openwebui_port": openwebui_port,
              "chainlit_port": chainlit_port}
-    execute("doctor", json, flags, lambda s: verb.run(s, deep))
+    execute("doctor", json, flags, lambda s, p: verb.run(s, deep, fix, bundle, p), wants_progress=True)
 
 
 @app.command()

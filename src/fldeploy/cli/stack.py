@@ -104,3 +104,52 @@ def register(app: typer.Typer) -> None:
         except FldeployError as err:
             typer.echo(f"error: {err.message}\n  fix: {err.fix}", err=True)
             raise typer.Exit(int(err.exit_code))
+
+    @app.command()
+    def backup(file: Annotated[Optional[str], typer.Argument(help="Archive to write [default: "
+                                                           "<volume>-<date>.tar.gz here]", show_default=False)] = None,
+               json: JsonOpt = False) -> None:
+        """Back up Open WebUI's data volume to a tar.gz (mode 0600); Open WebUI is paused meanwhile.
+
+        Example: fldeploy backup owui.tar.gz
+        """
+        from ..commands import backup as verb
+
+        execute("backup", json, {}, lambda s, p: verb.backup(s, file, p), wants_progress=True)
+
+    @app.command()
+    def restore(file: Annotated[str, typer.Argument(help="Archive written by `fldeploy backup`")],
+                yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (for scripts)")] = False,
+                json: JsonOpt = False) -> None:
+        """Restore Open WebUI's data volume from a backup; the data it replaces is saved next to it first.
+
+        Example: fldeploy restore owui.tar.gz --yes
+        """
+        import sys
+
+        from ..commands import backup as verb
+
+        interactive = sys.stdin.isatty() and not json
+        execute("restore", json, {}, lambda s, p: verb.restore(s, file, yes, interactive,
+                                                               lambda q: typer.confirm(q, default=False), p),
+                wants_progress=True)
+
+    secrets_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                              help="The stack's secrets (kept in its .env, mode 0600; never printed).")
+    app.add_typer(secrets_app, name="secrets")
+
+    @secrets_app.command("rotate")
+    def rotate(yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (for scripts)")] = False,
+               json: JsonOpt = False) -> None:
+        """New admin password and WEBUI_SECRET_KEY; Open WebUI restarts and everyone signs in again.
+
+        Example: fldeploy secrets rotate --yes
+        """
+        import sys
+
+        from ..commands import secrets as verb
+
+        interactive = sys.stdin.isatty() and not json
+        execute("secrets rotate", json, {}, lambda s, p: verb.rotate(s, yes, interactive,
+                                                                     lambda q: typer.confirm(q, default=False), p),
+                wants_progress=True)

@@ -76,7 +76,25 @@ def _relay_for(settings, gateway: str, port: int) -> str | None:
     return None
 
 
-def run(settings, deep: bool = False) -> Result:
+def run(settings, deep: bool = False, fix: bool = False, bundle: str | None = None, progress=None) -> Result:
+    result = check(settings, deep)
+    if fix:
+        from . import doctor_fix
+
+        before = {c["id"]: c for c in result.data["checks"]}
+        changes = doctor_fix.fix_ports(settings, before) + doctor_fix.fix_stack(settings, before, progress or print)
+        if changes:
+            settings = settings.reload()  # what --fix saved applies from here on
+            result = check(settings, deep)
+        result.data["changes"] = changes or ["nothing to fix automatically"]
+    if bundle:
+        from .bundle import write_bundle
+
+        result.data["bundle"] = write_bundle(settings, result.envelope(), bundle)
+    return result
+
+
+def check(settings, deep: bool = False) -> Result:
     facts = _facts(settings, settings.check_timeout)
     engine = facts["docker"] if isinstance(facts["docker"], dict) else None
     checks = _foundry_verdicts(settings, facts["foundry"], engine, deep)

@@ -8,7 +8,7 @@ from ..errors import ExitCode, FldeployError
 from ..result import Result
 
 
-def _compose(settings):
+def stack_compose(settings):
     from ..adapters.compose import Compose
     from ..stack.files import COMPOSE_FILE
 
@@ -20,7 +20,7 @@ def _compose(settings):
 
 
 def down(settings, volumes: bool, confirmed: bool, interactive: bool, ask) -> Result:
-    compose = _compose(settings)
+    compose = stack_compose(settings)
     if volumes and not confirmed:
         if not interactive:
             raise FldeployError(f"--volumes deletes the volume {settings.volume} (users, chats, settings)",
@@ -40,7 +40,7 @@ def status(settings) -> Result:
     from ..foundry import discovery
     from ..stack.files import COMPOSE_FILE
 
-    compose = _compose(settings)
+    compose = stack_compose(settings)
     import yaml
 
     doc = yaml.safe_load((compose.dir / COMPOSE_FILE).read_text())
@@ -73,6 +73,6 @@ def status(settings) -> Result:
 
 def logs(settings, service: str | None, follow: bool, tail: int) -> None:
     """Hand the terminal to `docker compose logs` (its output is the result)."""
-    compose = _compose(settings)
+    compose = stack_compose(settings)
     argv = compose.logs_argv(service, follow, tail)
     os.execvp(argv[0], argv)

@@ -35,8 +35,8 @@ def foundry_from_container(probe: dict) -> Verdict:
         "refused": (f"connection refused from the containers to {url}: Foundry listens on loopback only",
                     "`fldeploy up` adds a relay on the bridge; or `fldeploy foundry start` (listens on the bridge)"),
         "timeout": (f"no answer from {url} within 4 s: a firewall drops traffic from the Docker bridge to the host",
-                    f"allow it: `sudo iptables -I INPUT -i docker0 -p tcp --dport {port} -j ACCEPT` (ufw: `sudo ufw "
-                    f"allow in on docker0 to any port {port} proto tcp`); user-defined networks use br-* interfaces"),
+                    f"allow it: `sudo iptables -I INPUT -d {probe.get('resolved') or '172.17.0.1'} -p tcp --dport {port} "
+                    f"-j ACCEPT` (ufw: `sudo ufw allow to {probe.get('resolved') or '172.17.0.1'} port {port} proto tcp`)"),
         "name": ("host.docker.internal does not resolve inside the containers",
                  "render with fldeploy (extra_hosts: host.docker.internal:host-gateway)"),
         "bad_url": (f"the stack's Foundry URL is not a URL: {url}", "run `fldeploy up` to render it again"),

@@ -27,6 +27,10 @@ def _doctor(data: dict) -> str:
             lines.append(f"{pad}see: {c['runbook']}")
     s = data["summary"]
     lines.append(f"\n{s['ok']} ok, {s['warn']} warn, {s['fail']} fail, {s['skip']} skipped")
+    if "changes" in data:
+        lines += ["", "--fix changed:"] + [f"  {c}" for c in data["changes"]]
+    if "bundle" in data:
+        lines.append(f"support bundle: {data['bundle']['file']} (secrets masked)")
     return "\n".join(lines)
 
 
@@ -132,7 +136,21 @@ def _status_env(data: dict) -> str:
     return "\n".join(lines)
 
 
+def _backup(data: dict) -> str:
+    return f"backed up volume {data['volume']} to {data['file']} ({data['bytes'] / 1e6:.1f} MB)"
+
+
+def _restore(data: dict) -> str:
+    return (f"restored volume {data['volume']} from {data['file']}\n"
+            f"  the data it replaced is in {data['saved_previous']}")
+
+
+def _rotated(data: dict) -> str:
+    return f"rotated {', '.join(data['rotated'])}; the new values are in {data['env_file']}"
+
+
 RENDERERS: dict[str, Callable[[dict], str]] = {
+    "backup": _backup, "restore": _restore, "secrets rotate": _rotated,
     "render": _render, "up": _up, "down": _down, "status": _status, "status env": _status_env,
     "doctor": _doctor, "ports": _ports, "config": _config,
     "foundry start": _foundry, "foundry stop": _foundry, "foundry status": _foundry,

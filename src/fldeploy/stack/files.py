@@ -14,12 +14,16 @@ COMPOSE_FILE, ENV_FILE, OVERRIDE_FILE = "compose.yaml", ".env", "compose.overrid
 
 
 def atomic_write(path: Path, text: str, mode: int) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"), mode)
+
+
+def atomic_write_bytes(path: Path, data: bytes, mode: int) -> None:
     """Write via a temp file in the same folder (created with mode), fsync, rename: never a half file."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -46,6 +46,9 @@ class OpenWebUI:
                 ExitCode.CHECK_FAILED, "stack.openwebui.signin")
         self.token = resp.json()["token"]
 
+    def change_password(self, old: str, new: str) -> None:
+        self._call("POST", "/api/v1/auths/update/password", json={"password": old, "new_password": new})
+
     def connection(self) -> dict:
         return self._call("GET", "/openai/config")
 
