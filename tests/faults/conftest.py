@@ -4,8 +4,8 @@ from __future__ import annotations
 from ..support.fixtures import run_fldeploy
 
 
-def check(env: dict, check_id: str, *args: str) -> dict:
-    run = run_fldeploy("doctor", "--json", *args, env=env, timeout=180)
+def check(env: dict, check_id: str, *args: str, cwd=None) -> dict:
+    run = run_fldeploy("doctor", "--json", *args, env=env, cwd=cwd, timeout=180)
     return next(c for c in run.json["data"]["checks"] if c["id"] == check_id)
 
 

@@ -96,9 +96,9 @@ def test_port_conflicts_process_ipv6_and_container_fixed_by_doctor_fix(tmp_path,
     pid6, port6 = hold_port("::1", 0, v6only=True)
     env = isolated_env(tmp_path, FLDEPLOY_FOUNDRY_URL=foundry.url)
     (tmp_path / "fldeploy.yaml").write_text(f"# my settings\nopenwebui_port: {port4}\nchainlit_port: {port6}\n")
-    ports = check(env, "ports")
-    assert_diagnosed(ports, "fail", f"held by python", str(pid4), str(pid6), "::1")
-    fixed = run_fldeploy("doctor", "--fix", "--json", env=env, timeout=180)
+    ports = check(env, "ports", cwd=tmp_path)
+    assert_diagnosed(ports, "fail", "held by python", str(pid4), str(pid6), "::1")
+    fixed = run_fldeploy("doctor", "--fix", "--json", env=env, cwd=tmp_path, timeout=180)
     changes = fixed.json["data"]["changes"]
     assert any(c.startswith(f"openwebui_port: {port4} -> ") for c in changes), changes
     after = (tmp_path / "fldeploy.yaml").read_text()

@@ -52,8 +52,8 @@ class _Paused:
     def __exit__(self, *exc) -> None:
         from ..adapters import proc
 
-        if self.was_running:
-            proc.run(self.compose.argv("start", SERVICE), 300)
+        if self.was_running:  # back, and healthy, before the command returns
+            proc.run(self.compose.argv("up", "--detach", "--wait", "--no-deps", SERVICE), 600)
 
 
 def backup(settings, target: str | None, progress) -> Result:
