@@ -63,6 +63,9 @@ fi
 if [ $want_test = 1 ]; then
   command -v chromium >/dev/null || {
     say "installing chromium"; DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium >/dev/null; }
+  # npm vendors ONNX Runtime Web for the in-browser demo (npm pack, pinned version)
+  command -v npm >/dev/null || {
+    say "installing npm"; DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq npm >/dev/null; }
 fi
 if [ $want_base = 1 ]; then
   base=fldeploy-local/debian:bookworm

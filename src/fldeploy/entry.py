@@ -8,7 +8,7 @@ import sys
 
 # flag -> setting, for the arguments the lean path understands; anything else falls back to typer
 PORTS_FLAGS = {"--openwebui-port": "openwebui_port", "--chainlit-port": "chainlit_port",
-               "--foundry-url": "foundry_url"}
+               "--webgpu-demo-port": "webgpu_demo_port", "--foundry-url": "foundry_url"}
 
 
 def parse_ports_args(args: list[str]) -> tuple[dict, list[int], bool] | None:

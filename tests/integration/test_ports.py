@@ -116,3 +116,11 @@ def test_own_stack_holding_its_port_is_not_a_conflict(fl, compose_project):
     run = fl("ports", "--json", "--openwebui-port", str(port), FLDEPLOY_PROJECT=project)
     entry = _port(run, port)
     assert run.code == 0 and entry["state"] == "ours"
+
+
+def test_the_demo_port_is_known_when_the_demo_is_enabled(fl, hold_port):
+    pid, port = hold_port("127.0.0.1", 0)
+    run = fl("ports", "--json", FLDEPLOY_SERVICES="open-webui,webgpu-demo", FLDEPLOY_WEBGPU_DEMO_PORT=str(port))
+    entry = _port(run, port)
+    assert run.code == 4 and entry["role"] == "webgpu-demo" and "--webgpu-demo-port" in entry["fix"]
+    assert port not in [p["port"] for p in fl("ports", "--json", FLDEPLOY_WEBGPU_DEMO_PORT=str(port)).json["data"]["ports"]]

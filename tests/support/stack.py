@@ -18,14 +18,19 @@ from .servers import free_port
 CHAINLIT_IMAGE = SPEC_BY_NAME["chainlit_image"].default
 IMAGES = {"open-webui": (LOCAL_IMAGES["open-webui"], "open-webui"),
           "chainlit": (CHAINLIT_IMAGE, "chainlit"),
-          "foundry-relay": (LOCAL_IMAGES["foundry-relay"], "relay")}
+          "foundry-relay": (LOCAL_IMAGES["foundry-relay"], "relay"),
+          "webgpu-demo": (SPEC_BY_NAME["webgpu_demo_image"].default, "webgpu-demo")}
 
 
 @pytest.fixture(scope="session")
 def stack_images(docker_engine, tmp_path_factory):
-    """Build Open WebUI (from PyPI), the Chainlit app and the relay on the local Debian base, once per run.
+    """Build Open WebUI (from PyPI), the Chainlit app, the relay and the in-browser demo on the local Debian
+    base, once per run.
     Always through `docker compose build`: BuildKit's cache makes it quick when deploy/ did not change, and
     an image left by an earlier run is never used stale."""
+    from fldeploy.stack.assets import vendor_webgpu_runtime
+
+    vendor_webgpu_runtime()
     folder = tmp_path_factory.mktemp("images")
     doc = {"services": {name: {"image": image, "build": {
         "context": str(ROOT / "deploy" / sub), "args": {"BASE_IMAGE": BASE_IMAGE}, "secrets": ["host_ca"]}}
@@ -60,7 +65,8 @@ def make_stack(root, **extra: str) -> Stack:
     env = isolated_env(root, FLDEPLOY_BUILD_LOCAL="1", FLDEPLOY_BASE_IMAGE=BASE_IMAGE,
                        FLDEPLOY_PROJECT=project, FLDEPLOY_VOLUME=f"{project}-data",
                        FLDEPLOY_OPENWEBUI_PORT=str(ports[0]), FLDEPLOY_CHAINLIT_PORT=str(ports[1]),
-                       FLDEPLOY_STACK_DIR=str(root / "stack"), FLDEPLOY_RELAY_PORT=str(free_port()), **extra)
+                       FLDEPLOY_STACK_DIR=str(root / "stack"), FLDEPLOY_RELAY_PORT=str(free_port()),
+                       FLDEPLOY_WEBGPU_DEMO_PORT=str(free_port()), **extra)
     return Stack(env, project, str(root / "stack"), *ports)
 
 

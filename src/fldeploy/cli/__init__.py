@@ -7,7 +7,8 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from .common import ChainlitPortOpt, FoundryUrlOpt, JsonOpt, ModelOpt, OpenWebUIPortOpt, execute
+from .common import (ChainlitPortOpt, FoundryUrlOpt, JsonOpt, ModelOpt, OpenWebUIPortOpt, WebgpuDemoPortOpt,
+                     execute)
 from .foundry import app as foundry_app
 from .stack import register as register_stack_verbs
 
@@ -55,7 +56,7 @@ def doctor(
 def ports(
     extra: Annotated[Optional[List[int]], typer.Argument(help="More ports to inspect.", show_default=False)] = None,
     foundry_url: FoundryUrlOpt = None, openwebui_port: OpenWebUIPortOpt = None,
-    chainlit_port: ChainlitPortOpt = None, json: JsonOpt = False,
+    chainlit_port: ChainlitPortOpt = None, webgpu_demo_port: WebgpuDemoPortOpt = None, json: JsonOpt = False,
 ) -> None:
     """Who holds each port the stack needs (pid, process, user, bind addresses, container); exit 4 on a conflict.
 
@@ -65,7 +66,8 @@ def ports(
     """
     from ..commands import ports as verb
 
-    flags = {"foundry_url": foundry_url, "openwebui_port": openwebui_port, "chainlit_port": chainlit_port}
+    flags = {"foundry_url": foundry_url, "openwebui_port": openwebui_port, "chainlit_port": chainlit_port,
+             "webgpu_demo_port": webgpu_demo_port}
     execute("ports", json, flags, lambda s: verb.run(s, list(extra or [])))
 
 

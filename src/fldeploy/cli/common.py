@@ -17,6 +17,8 @@ ModelOpt = Annotated[Optional[str], typer.Option(
     "--model", "-m", help="Model alias or id [env: FLDEPLOY_MODEL, MODEL]", show_default=False)]
 OpenWebUIPortOpt = Annotated[Optional[int], typer.Option(
     "--openwebui-port", help="Host port of Open WebUI [default: 3000]", show_default=False)]
+WebgpuDemoPortOpt = Annotated[Optional[int], typer.Option(
+    "--webgpu-demo-port", help="Host port of the in-browser demo [default: 8090]", show_default=False)]
 ChainlitPortOpt = Annotated[Optional[int], typer.Option(
     "--chainlit-port", help="Host port of the Chainlit app [default: 8080]", show_default=False)]
 

@@ -6,7 +6,8 @@ from pathlib import Path
 from ..core import verdicts_stack
 from ..core.verdicts import Verdict
 
-STACK_IDS = ("docker.host_gateway", "foundry.from_container", "stack.openwebui", "stack.chainlit")
+STACK_IDS = ("docker.host_gateway", "foundry.from_container", "stack.openwebui", "stack.chainlit",
+             "stack.webgpu_demo")
 PROBE_TIMEOUT_S = 25.0
 
 
@@ -47,7 +48,10 @@ def check(settings) -> list[Verdict]:
     running = {c.get("Service") for c in compose.ps() if c.get("State") == "running"}
     front = [s for s in ("open-webui", "chainlit") if s in services and s in running]
     if not front:
-        return _skip("the stack is not running (`fldeploy up`)")
+        skipped = _skip("the stack is not running (`fldeploy up`)")
+        if "webgpu-demo" in services and "webgpu-demo" in running:
+            skipped[-1] = verify.webgpu_demo(settings)
+        return skipped
     url = _env(services.get("open-webui"), "OPENAI_API_BASE_URL") or _env(services.get("chainlit"), "BASE_URL")
     seen = probe.from_container(compose, front[0], url, PROBE_TIMEOUT_S)
     out = [verdicts_stack.docker_host_gateway(seen), verdicts_stack.foundry_from_container(seen)]
@@ -61,4 +65,8 @@ def check(settings) -> list[Verdict]:
         out.append(verify.chainlit(settings, compose))
     else:
         out.append(Verdict("stack.chainlit", "skip", "the Chainlit app is not part of the running stack"))
+    if "webgpu-demo" in services and "webgpu-demo" in running:
+        out.append(verify.webgpu_demo(settings))
+    else:
+        out.append(Verdict("stack.webgpu_demo", "skip", "the in-browser demo is not enabled (--services)"))
     return out

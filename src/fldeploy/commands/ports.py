@@ -21,8 +21,9 @@ def foundry_port(settings) -> int | None:
 
 
 def scan(settings, extra: list[int], with_foundry: bool = True) -> tuple[list[PortStatus], list[str]]:
+    demo = settings.webgpu_demo_port if "webgpu-demo" in settings.services else None
     needs = needed_ports(settings.openwebui_port, settings.chainlit_port,
-                         foundry_port(settings) if with_foundry else None, extra)
+                         foundry_port(settings) if with_foundry else None, extra, demo)
     wanted = {n.port for n in needs}
     found = net.listeners(wanted)
     notes: list[str] = []

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 from ..core import verdicts
+from ..core.stack_plan import FoundryFacts, selected_services
 from ..errors import ExitCode, FldeployError
 from ..result import Result
 
@@ -25,7 +26,10 @@ def preflight(settings):
 
     _require(verdicts.docker_engine(docker_engine.engine_facts(settings.check_timeout)), ExitCode.UNREACHABLE)
     _require(verdicts.docker_compose(docker_engine.compose_version(settings.check_timeout)), ExitCode.UNREACHABLE)
-    facts, notes = render.foundry_facts(settings)
+    if set(selected_services(settings.services)) & {"open-webui", "chainlit"}:
+        facts, notes = render.foundry_facts(settings)
+    else:  # the in-browser demo alone needs no Foundry
+        facts, notes = FoundryFacts("http://127.0.0.1:5273", ""), []
     statuses, port_notes = ports.scan(settings, [], with_foundry=False)
     _require(verdicts.ports(statuses, []), ExitCode.PORT_CONFLICT)
     return facts, notes + port_notes
@@ -66,6 +70,10 @@ def run(settings, progress, build: bool = False) -> Result:
 
     out_dir = Path(settings.stack_dir)
     doc, facts, route, render_notes = render.plan(settings, out_dir, facts)
+    if "webgpu-demo" in doc["services"]:
+        from ..stack import assets
+
+        assets.vendor_webgpu_runtime()
     if route.relay:
         notes.append(f"applied the loopback relay: {route.reason}")
     written = files.write_stack(out_dir, doc, settings.api_key)
@@ -85,10 +93,12 @@ def run(settings, progress, build: bool = False) -> Result:
     if "chainlit" in doc["services"]:
         progress("checking the Chainlit app")
         checks.append(verify.chainlit(settings, compose))
+    if "webgpu-demo" in doc["services"]:
+        checks.append(verify.webgpu_demo(settings))
     timings["check_s"] = time.monotonic() - mark
     timings["total_s"] = time.monotonic() - start
     data = {
-        "urls": {c.id.split(".")[1]: c.data.get("url") for c in checks if c.data.get("url")},
+        "urls": {c.id.split(".")[1].replace("_", "-"): c.data.get("url") for c in checks if c.data.get("url")},
         "admin": {"email": settings.admin_email, "password_in": f"{written['env_file']} (OPENWEBUI_ADMIN_PASSWORD)"},
         "foundry": {"url": facts.url, "model_id": facts.model_id, "container_url": route.url,
                     "route": route.reason, "relay": route.relay},

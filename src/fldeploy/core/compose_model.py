@@ -10,7 +10,8 @@ HEADER = (f"{MARKER} {{version}}: `fldeploy render` rewrites this file. Put your
 OPENWEBUI_PORT_IN_CONTAINER = 8080
 CHAINLIT_PORT_IN_CONTAINER = 8080
 HOST_GATEWAY = "host.docker.internal:host-gateway"
-SERVICES = ("open-webui", "chainlit")
+SERVICES = ("open-webui", "chainlit", "webgpu-demo")
+WEBGPU_PORT_IN_CONTAINER = 8080
 # Secrets live in .env (mode 0600); compose.yaml refers to them by name only.
 SECRET_VARS = ("WEBUI_SECRET_KEY", "OPENWEBUI_ADMIN_PASSWORD", "FOUNDRY_API_KEY")
 CA_SECRET = "host_ca"
@@ -32,10 +33,12 @@ class StackSpec:
     bind_host: str
     openwebui_port: int
     chainlit_port: int
+    webgpu_demo_port: int
     foundry_api_url: str  # as containers see it, ending in /v1
     model_id: str
     openwebui_image: str
     chainlit_image: str
+    webgpu_demo_image: str
     volume: str
     admin_email: str
     build_contexts: dict = field(default_factory=dict)  # service -> local build context
@@ -110,6 +113,19 @@ def chainlit_service(spec: StackSpec) -> dict:
     }
 
 
+def webgpu_demo_service(spec: StackSpec) -> dict:
+    # nginx image without python or curl: bash's /dev/tcp speaks enough HTTP for a health check
+    probe = ("exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /health HTTP/1.0\\r\\n\\r\\n' >&3 "
+             "&& grep -q ok <&3")
+    return {
+        "image": spec.webgpu_demo_image, **_build(spec, "webgpu-demo"),
+        "restart": "unless-stopped", "init": True,
+        "ports": [f"{spec.bind_host}:{spec.webgpu_demo_port}:{WEBGPU_PORT_IN_CONTAINER}"],
+        "healthcheck": {"test": ["CMD", "bash", "-c", escape(probe)], "interval": "3s", "timeout": "3s",
+                        "retries": 5, "start_period": "30s"},
+    }
+
+
 def relay_service(spec: StackSpec, relay: Relay) -> dict:
     return {
         "image": relay.image, **_build(spec, "foundry-relay"),
@@ -132,6 +148,8 @@ def compose_document(spec: StackSpec) -> dict:
         services["chainlit"] = chainlit_service(spec)
         if spec.relay:
             services["chainlit"]["depends_on"] = ["foundry-relay"]
+    if "webgpu-demo" in spec.services:
+        services["webgpu-demo"] = webgpu_demo_service(spec)
     doc: dict = {"name": spec.project, "services": services}
     if "open-webui" in spec.services:
         doc["volumes"] = {spec.volume: {"name": spec.volume}}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 ROLES = {
     "open-webui": ("openwebui_port", "Open WebUI"),
     "chainlit": ("chainlit_port", "the Chainlit app"),
+    "webgpu-demo": ("webgpu_demo_port", "the in-browser inference demo"),
     "foundry": (None, "Foundry Local"),
     "requested": (None, "requested port"),
 }
@@ -36,8 +37,9 @@ class PortStatus:
 
 
 def needed_ports(openwebui: int | None, chainlit: int | None, foundry: int | None,
-                 extra: list[int]) -> list[Need]:
-    needs = [Need(openwebui, "open-webui"), Need(chainlit, "chainlit"), Need(foundry, "foundry")]
+                 extra: list[int], webgpu_demo: int | None = None) -> list[Need]:
+    needs = [Need(openwebui, "open-webui"), Need(chainlit, "chainlit"), Need(webgpu_demo, "webgpu-demo"),
+             Need(foundry, "foundry")]
     needs += [Need(p, "requested") for p in extra]
     out, seen = [], set()
     for need in needs:

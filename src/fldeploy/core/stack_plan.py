@@ -8,6 +8,7 @@ from .compose_model import SERVICES, Relay, StackSpec
 from .foundry_rules import api_url, url_host, url_port
 from .ports import LOOPBACKS
 
+ALWAYS_BUILT = ("chainlit", "webgpu-demo")  # fldeploy's own images: built from deploy/, never pulled
 LOCAL_IMAGES = {"open-webui": "fldeploy-local/open-webui:0.12.4", "foundry-relay": "fldeploy-local/socat:1"}
 
 
@@ -56,7 +57,7 @@ def selected_services(text: str) -> tuple[str, ...]:
 def stack_spec(settings, facts: FoundryFacts, route: Route, build_contexts: dict[str, str],
                ca_file: str | None) -> StackSpec:
     local = settings.build_local
-    contexts = {s: c for s, c in build_contexts.items() if local or s == "chainlit"}
+    contexts = {s: c for s, c in build_contexts.items() if local or s in ALWAYS_BUILT}
     relay = None
     if route.relay:
         relay = Relay(LOCAL_IMAGES["foundry-relay"] if local else settings.relay_image,
@@ -65,6 +66,7 @@ def stack_spec(settings, facts: FoundryFacts, route: Route, build_contexts: dict
         project=settings.project, services=selected_services(settings.services),
         bind_host="0.0.0.0" if settings.public else "127.0.0.1",
         openwebui_port=settings.openwebui_port, chainlit_port=settings.chainlit_port,
+        webgpu_demo_port=settings.webgpu_demo_port, webgpu_demo_image=settings.webgpu_demo_image,
         foundry_api_url=route.url, model_id=facts.model_id,
         openwebui_image=LOCAL_IMAGES["open-webui"] if local else settings.openwebui_image,
         chainlit_image=settings.chainlit_image, volume=settings.volume, admin_email=settings.admin_email,

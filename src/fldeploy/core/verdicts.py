@@ -10,7 +10,7 @@ RUNBOOK_FILES = {"foundry": "foundry.md", "docker": "docker.md", "ports": "ports
 # doctor's checks in the order it reports them
 CHECK_IDS = ("foundry.endpoint", "foundry.api", "foundry.models", "foundry.bind", "foundry.chat", "docker.engine",
              "docker.compose", "ports", "docker.host_gateway", "foundry.from_container", "stack.openwebui",
-             "stack.chainlit")
+             "stack.chainlit", "stack.webgpu_demo")
 MIN_COMPOSE = (2, 1, 1)  # `docker compose up --wait` arrived in Compose 2.1.1
 START_HINT = ("start it: `fldeploy foundry start --model phi-4-mini` (any OS), or `foundry service start` "
               "(Windows/macOS with the foundry CLI)")
@@ -208,7 +208,7 @@ def ports(statuses: list[PortStatus], notes: list[str]) -> Verdict:
     if conflicts:
         return Verdict(cid, "fail", "; ".join(s.cause for s in conflicts),
                        "; ".join(s.fix for s in conflicts if s.fix), data)
-    shown = ", ".join(f"{s.port} {s.state}" for s in statuses if s.role in ("open-webui", "chainlit"))
+    shown = ", ".join(f"{s.port} {s.state}" for s in statuses if s.role in ("open-webui", "chainlit", "webgpu-demo"))
     status = "warn" if notes else "ok"
     return Verdict(cid, status, shown + (f" ({'; '.join(notes)})" if notes else ""), "", data)
 

@@ -107,9 +107,11 @@ def _up(data: dict) -> str:
     f = data["foundry"]
     lines += ["", "Open in your browser:"]
     lines += [f"  {name:<9} {url}" for name, url in data["urls"].items()]
-    lines += [f"Admin:      {data['admin']['email']} (password in {data['admin']['password_in']})",
-              f"Foundry:    {f['url']} ({f['model_id']}); containers use {f['container_url']}",
-              f"Stack:      {data['stack_dir']} (up {data['timings']['total_s']:.1f}s)"]
+    if "openwebui" in data["urls"]:
+        lines.append(f"Admin:      {data['admin']['email']} (password in {data['admin']['password_in']})")
+    if f["model_id"]:
+        lines.append(f"Foundry:    {f['url']} ({f['model_id']}); containers use {f['container_url']}")
+    lines.append(f"Stack:      {data['stack_dir']} (up {data['timings']['total_s']:.1f}s)")
     lines += [f"note: {n}" for n in data.get("notes", [])]
     return "\n".join(lines)
 

@@ -9,7 +9,8 @@ import fldeploy
 # Debian/Ubuntu, Fedora/RHEL, openSUSE, Alpine
 CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
               "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem")
-CONTEXTS = {"open-webui": "open-webui", "chainlit": "chainlit", "foundry-relay": "relay"}
+CONTEXTS = {"open-webui": "open-webui", "chainlit": "chainlit", "foundry-relay": "relay",
+            "webgpu-demo": "webgpu-demo"}
 
 
 def deploy_dir() -> Path | None:
@@ -31,3 +32,25 @@ def build_contexts(out_dir: Path) -> dict[str, str]:
 
 def host_ca_file() -> str | None:
     return next((p for p in CA_BUNDLES if os.path.isfile(p)), None)
+
+
+def vendor_webgpu_runtime() -> None:
+    """ONNX Runtime Web must be in the demo's build context before Compose builds it (npm pack, pinned)."""
+    import subprocess
+    import sys
+
+    from ..errors import ExitCode, FldeployError
+
+    root = deploy_dir()
+    if root is None:
+        return
+    try:
+        done = subprocess.run([sys.executable, str(root / "webgpu-demo" / "vendor_ort.py")], capture_output=True,
+                              text=True, timeout=600)
+    except FileNotFoundError:
+        done = None
+    if done is None or done.returncode != 0:
+        raise FldeployError("cannot vendor ONNX Runtime Web for the in-browser demo: "
+                            f"{(done.stderr if done else 'python missing').strip()[-200:]}",
+                            "install npm (`sudo apt-get install npm`) and run `fldeploy up` again",
+                            ExitCode.UNREACHABLE, "webgpu_demo.vendor")

@@ -80,3 +80,32 @@ def chainlit(settings, compose) -> Verdict:
         return Verdict(cid, "fail", f"the Chainlit container cannot reach Foundry: {(reach.stderr or reach.stdout)[-200:]}",
                        "run `fldeploy doctor`: it checks the path from the containers to Foundry")
     return Verdict(cid, "ok", f"{url}: page and /health answer; the container reaches Foundry", data={"url": url})
+
+
+def webgpu_demo(settings) -> Verdict:
+    """The page, the runtime and the model are served locally, with the MIME types and CSP the page needs."""
+    import httpx
+
+    cid = "stack.webgpu_demo"
+    url = f"http://127.0.0.1:{settings.webgpu_demo_port}"
+    try:
+        page = httpx.get(url + "/", timeout=5)
+        wasm = httpx.head(url + "/vendor/ort/ort-wasm-simd-threaded.jsep.wasm", timeout=5)
+        module = httpx.head(url + "/vendor/ort/ort.webgpu.min.mjs", timeout=5)
+        model = httpx.head(url + "/model/digits.onnx", timeout=5)
+    except Exception as exc:
+        return Verdict(cid, "fail", f"the demo at {url} does not answer: {exc}", "see `fldeploy logs webgpu-demo`")
+    problems = []
+    if page.status_code != 200 or "script-src 'self'" not in page.headers.get("content-security-policy", ""):
+        problems.append(f"page HTTP {page.status_code}, CSP {page.headers.get('content-security-policy')!r}")
+    if wasm.headers.get("content-type") != "application/wasm":
+        problems.append(f".wasm served as {wasm.headers.get('content-type')!r}")
+    if "javascript" not in module.headers.get("content-type", ""):
+        problems.append(f".mjs served as {module.headers.get('content-type')!r}")
+    if model.status_code != 200:
+        problems.append(f"model HTTP {model.status_code}")
+    if problems:
+        return Verdict(cid, "fail", f"the demo at {url} is served wrongly: {'; '.join(problems)}",
+                       "rebuild it: `fldeploy up --build`", {"url": url})
+    return Verdict(cid, "ok", f"{url}: page, runtime (application/wasm) and model served locally under a strict CSP",
+                   data={"url": url})
