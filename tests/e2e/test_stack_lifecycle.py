@@ -91,3 +91,25 @@ def test_down_volumes_needs_yes_when_not_interactive(stack):
     assert stack.fl("render").code == 0
     refused = stack.fl("down", "--volumes")
     assert refused.code == 2 and "--yes" in refused.err
+
+
+def test_port_taken_between_preflight_and_start_is_a_conflict_not_a_traceback(stack, hold_port):
+    from fldeploy import settings as settings_mod
+    from fldeploy.commands.up import _compose_failure
+
+    assert stack.fl("render").code == 0
+    pid, _ = hold_port("127.0.0.1", stack.openwebui_port)
+    # what Compose itself prints when the port went between fldeploy's preflight and `compose up`
+    raced = stack.compose("up", "-d", "--wait")
+    assert raced.returncode != 0
+    settings = settings_mod.load({}, env=stack.env)
+    error = _compose_failure(settings, raced.stdout + raced.stderr, False)
+    assert int(error.exit_code) == 4 and str(pid) in error.message and "--openwebui-port" in error.fix
+    run = stack.fl("up")
+    assert run.code == 4 and "Traceback" not in run.err and str(pid) in run.err
+
+
+def test_logs_show_the_services_output(stack):
+    assert stack.fl("up").code == 0
+    logs = stack.fl("logs", "chainlit", "--tail", "20")
+    assert logs.code == 0 and "chainlit-1" in logs.out
