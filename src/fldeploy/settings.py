@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -28,10 +29,23 @@ class Spec:
         return ("FLDEPLOY_" + self.name.upper(),) + self.env
 
 
+_XDG = {"state": ("XDG_STATE_HOME", ".local/state"), "cache": ("XDG_CACHE_HOME", ".cache"),
+        "data": ("XDG_DATA_HOME", ".local/share"), "config": ("XDG_CONFIG_HOME", ".config")}
+
+
+def user_dir(kind: str) -> str:
+    """fldeploy's user folder of a kind (state, cache, data, config): the XDG rule on Linux, read directly
+    because `fldeploy ports` must start fast; platformdirs elsewhere."""
+    if sys.platform.startswith("linux"):
+        variable, fallback = _XDG[kind]
+        return os.path.join(os.environ.get(variable) or os.path.join(os.path.expanduser("~"), fallback), "fldeploy")
+    import platformdirs
+    return str(getattr(platformdirs, f"user_{kind}_dir")("fldeploy"))
+
+
 def _user_dir(kind: str, sub: str = "") -> Callable[[], str]:
     def default() -> str:
-        import platformdirs
-        return os.path.join(str(getattr(platformdirs, f"user_{kind}_dir")("fldeploy")), sub).rstrip(os.sep)
+        return os.path.join(user_dir(kind), sub).rstrip(os.sep)
     return default
 
 
@@ -199,8 +213,7 @@ def find_config_file(cwd: Path, env: Mapping[str, str]) -> Path | None:
     local = cwd / CONFIG_NAME
     if local.is_file():
         return local
-    import platformdirs
-    user = Path(platformdirs.user_config_dir("fldeploy")) / CONFIG_NAME
+    user = Path(user_dir("config")) / CONFIG_NAME
     return user if user.is_file() else None
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from dataclasses import dataclass
 
@@ -24,6 +23,8 @@ class Completed:
 
 def run(argv: list[str], timeout: float, env: dict | None = None, input: str | None = None) -> Completed:
     """Run a command, never raising for the expected failures: missing binary, timeout, non-zero exit."""
+    import subprocess
+
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, input=input,
                               stdin=None if input is not None else subprocess.DEVNULL)
@@ -39,6 +40,8 @@ def run(argv: list[str], timeout: float, env: dict | None = None, input: str | N
 
 def spawn_detached(argv: list[str], log_path: str, env: dict | None = None) -> int:
     """Start a process in its own session, output appended to log_path; returns its pid."""
+    import subprocess
+
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, env=env, close_fds=True)
@@ -90,6 +93,7 @@ def terminate(pid: int, grace: float, on_wait=None) -> bool:
 
 def stream(argv: list[str], timeout: float, on_line, cwd: str | None = None, env: dict | None = None) -> Completed:
     """Run a command, handing each output line (stdout and stderr merged) to on_line as it comes."""
+    import subprocess
     import threading
 
     try:
