@@ -190,7 +190,7 @@ def parse_config(text: str, path: str) -> dict[str, tuple[Any, int]]:
         return {}  # empty, or only comments
     if not isinstance(root, yaml.MappingNode):
         raise ConfigError(f"{path}:{root.start_mark.line + 1}: the config must be a mapping of settings",
-                          f"write settings as 'name: value' lines; see 'fldeploy config'")
+                          "write settings as 'name: value' lines; see 'fldeploy config'")
     out: dict[str, tuple[Any, int]] = {}
     for key_node, value_node in root.value:
         line = key_node.start_mark.line + 1

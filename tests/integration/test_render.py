@@ -11,7 +11,7 @@ import yaml
 
 from fldeploy.stack.golden import golden_files
 
-from ..support.fixtures import ROOT, run_fldeploy
+from ..support.fixtures import ROOT
 from ..support.stack import make_stack, remove_stack
 
 NASTY_KEY = "sk-$HOME ${X} $$ 'single' \"double\" back\\slash spaces  end"

@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
             verb.logs(settings_mod.load({}), service, follow, tail)
         except FldeployError as err:
             typer.echo(f"error: {err.message}\n  fix: {err.fix}", err=True)
-            raise typer.Exit(int(err.exit_code))
+            raise typer.Exit(int(err.exit_code)) from None
 
     @app.command()
     def backup(file: Annotated[Optional[str], typer.Argument(help="Archive to write [default: "
