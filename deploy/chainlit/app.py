@@ -49,9 +49,5 @@ async def on_message(message: cl.Message) -> None:
         await reply_msg.stream_token(served)
     await reply_msg.send()
 
-
-@cl.on_stop
-async def on_stop() -> None:
-    # Chainlit cancels the message task; stream_reply closes the upstream stream as the cancel lands.
-    pass
+# Stop: Chainlit cancels the message task; stream_reply closes the upstream stream as the cancel lands.
 

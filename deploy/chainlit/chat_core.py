@@ -177,8 +177,9 @@ async def stream_reply(backends: list[Backend], messages: list[dict],
         got_tokens = False
         text: list[str] = []
         stream = None
+        model = backend.resolved
         try:
-            model = backend.resolved or await resolve(backend)
+            model = model or await resolve(backend)
             stream = await backend.client.chat.completions.create(model=model, messages=messages, stream=True)
             finished = False
             async for chunk in stream:
@@ -194,10 +195,10 @@ async def stream_reply(backends: list[Backend], messages: list[dict],
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every failure becomes a message; the next request starts clean
-            backend.resolved = None
             message = explain(exc, backend)
+            backend.resolved = None
             if got_tokens:
-                return Reply(backend, backend.resolved, "".join(text), message, failures)
+                return Reply(backend, model, "".join(text), message, failures)
             failures.append(message)
         finally:
             if stream is not None:
@@ -213,5 +214,6 @@ async def health_check(backend: Backend) -> str | None:
                                                      messages=[{"role": "user", "content": "hi"}])
         return None
     except Exception as exc:
+        message = explain(exc, backend)
         backend.resolved = None
-        return explain(exc, backend)
+        return message

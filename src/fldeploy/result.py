@@ -7,7 +7,6 @@ from typing import Any
 from .errors import ExitCode, FldeployError
 
 RESULT_VERSION = 1
-STATUSES = ("ok", "warn", "fail", "error")
 
 
 @dataclass

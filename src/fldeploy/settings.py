@@ -124,9 +124,9 @@ class Settings:
     def describe(self) -> list[dict]:
         rows = []
         for spec in SPECS:
-            v = self._values[spec.name]
-            shown = MASK if spec.secret and v.value else v.value
-            rows.append({"name": spec.name, "value": shown, "source": v.source, "help": spec.help,
+            value = getattr(self, spec.name)  # computes a lazy default
+            shown = MASK if spec.secret and value else value
+            rows.append({"name": spec.name, "value": shown, "source": self.source(spec.name), "help": spec.help,
                          "env": spec.env_names[0]})
         return rows
 

@@ -55,6 +55,7 @@ def test_secret_is_masked_and_sources_are_named(fl, tmp_path):
     assert rows["openwebui_port"]["source"] == f"config:{tmp_path / 'fldeploy.yaml'}:1"
     assert rows["chainlit_port"]["value"] == 8200 and rows["chainlit_port"]["source"] == "env:FLDEPLOY_CHAINLIT_PORT"
     assert rows["project"]["source"] == "default"
+    assert rows["stack_dir"]["value"].endswith("fldeploy/stack"), "lazy defaults are shown as paths"
     human = fl("config", FLDEPLOY_API_KEY="sk-very-secret-value").out
     assert "sk-very-secret-value" not in human and "********" in human
 

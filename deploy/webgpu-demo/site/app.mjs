@@ -36,6 +36,7 @@ function pixels8x8() {
 }
 
 async function classify() {
+  if (!session) return null; // drawing works before the model has loaded
   const input = new ort.Tensor("float32", pixels8x8(), [1, 64]);
   const started = performance.now();
   const result = await session.run({ pixels: input });

@@ -16,9 +16,6 @@ class Compose:
         # compose.yaml and, when present, compose.override.yaml are found in the folder, as with plain compose
         return ["docker", "compose", "--project-directory", str(self.dir), "-p", self.project, *args]
 
-    def config(self, timeout: float = 30) -> proc.Completed:
-        return proc.run(self.argv("config", "--quiet"), timeout)
-
     def up(self, wait_timeout: float, on_line, build: bool = False) -> proc.Completed:
         args = ["up", "--detach", "--wait", "--wait-timeout", str(int(wait_timeout)), "--remove-orphans"]
         if build:

@@ -62,7 +62,8 @@ def chat_once(base_url: str, model: str, timeout: float, api_key: str = "", max_
     except ValueError:
         payload = {}
     if resp.status_code != 200:
-        message = (payload.get("error") or {}).get("message") if isinstance(payload, dict) else None
+        error = payload.get("error") if isinstance(payload, dict) else None
+        message = error.get("message") if isinstance(error, dict) else error
         return {"ok": False, "status": f"http_{resp.status_code}", "text": "",
                 "error": message or resp.text[:200], "elapsed_ms": elapsed}
     try:

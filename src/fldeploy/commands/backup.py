@@ -23,9 +23,13 @@ def _image(compose) -> str:
     return image
 
 
-def _tar(settings, image: str, folder: Path, script: str) -> None:
+def _tar(settings, image: str, folder: Path, script: str, owned: list[str]) -> None:
+    """Run script in a container with the volume at /data and folder at /backup; the archives it writes
+    are private (umask 077) and handed to the calling user (the image runs as root)."""
     from ..adapters import proc
 
+    chown = " ".join(f"'/backup/{name}'" for name in owned)
+    script = f"umask 077 && {script} && chown {os.getuid()}:{os.getgid()} {chown}"
     done = proc.run(["docker", "run", "--rm", "--entrypoint", "sh", "-v", f"{settings.volume}:/data",
                      "-v", f"{folder}:/backup", image, "-c", script], 600)
     if not done.ok:
@@ -65,9 +69,9 @@ def backup(settings, target: str | None, progress) -> Result:
     path.parent.mkdir(parents=True, exist_ok=True)
     progress(f"backing up volume {settings.volume} (Open WebUI paused)")
     with _Paused(compose) as paused:
+        # the database holds password hashes and API keys: the archive is private
         _tar(settings, image, path.parent, f"tar -czf '/backup/{path.name}.tmp' -C /data . && "
-                                           f"mv '/backup/{path.name}.tmp' '/backup/{path.name}'")
-    os.chmod(path, 0o600)  # the database holds password hashes and API keys
+                                           f"mv '/backup/{path.name}.tmp' '/backup/{path.name}'", [path.name])
     return Result("backup", {"file": str(path), "bytes": path.stat().st_size, "volume": settings.volume,
                              "paused": paused.was_running})
 
@@ -89,8 +93,10 @@ def restore(settings, source: str, confirmed: bool, interactive: bool, ask, prog
     safety = path.parent / f"{settings.volume}-before-restore-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz"
     progress(f"saving the current data to {safety.name}, then restoring {path.name}")
     with _Paused(compose) as paused:
-        _tar(settings, image, path.parent, f"tar -czf '/backup/{safety.name}' -C /data . && "
-                                           f"find /data -mindepth 1 -delete && tar -xzf '/backup/{path.name}' -C /data")
-    os.chmod(safety, 0o600)
+        # the archive is read through before anything is deleted, and what it replaces is saved first
+        _tar(settings, image, path.parent, f"tar -tzf '/backup/{path.name}' >/dev/null && "
+                                           f"tar -czf '/backup/{safety.name}' -C /data . && "
+                                           f"find /data -mindepth 1 -delete && tar -xzf '/backup/{path.name}' -C /data",
+             [safety.name])
     return Result("restore", {"file": str(path), "volume": settings.volume, "saved_previous": str(safety),
                               "paused": paused.was_running})

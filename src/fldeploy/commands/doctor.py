@@ -82,9 +82,10 @@ def run(settings, deep: bool = False, fix: bool = False, bundle: str | None = No
         from . import doctor_fix
 
         before = {c["id"]: c for c in result.data["checks"]}
-        changes = doctor_fix.fix_ports(settings, before) + doctor_fix.fix_stack(settings, before, progress or print)
+        changes = doctor_fix.fix_ports(settings, before)
+        settings = settings.reload() if changes else settings  # saved ports apply from here on
+        changes += doctor_fix.fix_stack(settings, before, progress or (lambda _m: None))
         if changes:
-            settings = settings.reload()  # what --fix saved applies from here on
             result = check(settings, deep)
         result.data["changes"] = changes or ["nothing to fix automatically"]
     if bundle:

@@ -49,9 +49,13 @@ def fix_stack(settings, checks: dict, progress) -> list[str]:
     broken = [i for i in STACK_FIXED_BY_UP if checks.get(i, {}).get("status") == "fail"]
     if not broken or not (Path(settings.stack_dir) / files.COMPOSE_FILE).exists():
         return []
+    from ..errors import FldeployError
     from . import up
 
-    result = up.run(settings, progress)
+    try:
+        result = up.run(settings, progress)
+    except FldeployError as err:
+        return [f"`fldeploy up` for {', '.join(broken)} could not run: {err.message} (fix: {err.fix})"]
     changes = [f"ran `fldeploy up` for {', '.join(broken)}"]
     changes += [f"  {note}" for note in result.data.get("notes", []) if "relay" in note]
     for check in result.data.get("checks", []):

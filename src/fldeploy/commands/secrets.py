@@ -25,16 +25,25 @@ def rotate(settings, confirmed: bool, interactive: bool, ask, progress) -> Resul
                                 ExitCode.USAGE, "secrets.confirm")
         if not ask("Rotate the admin password and WEBUI_SECRET_KEY (signs every user out)?"):
             raise FldeployError("nothing was changed", "", ExitCode.INTERRUPTED, "secrets.declined")
-    new_password = token_source.token_urlsafe(18)
-    client = OpenWebUI(f"http://127.0.0.1:{settings.openwebui_port}")
-    if not client.healthy():
-        raise FldeployError("Open WebUI must run to change its admin password", "run `fldeploy up` first",
-                            ExitCode.UNREACHABLE, "secrets.not_running")
-    progress("changing the admin password inside Open WebUI")
-    client.sign_in(settings.admin_email, current["OPENWEBUI_ADMIN_PASSWORD"])
-    client.change_password(current["OPENWEBUI_ADMIN_PASSWORD"], new_password)
-    rotated = {**current, "OPENWEBUI_ADMIN_PASSWORD": new_password, "WEBUI_SECRET_KEY": token_source.token_hex(32)}
-    files.atomic_write(out_dir / files.ENV_FILE, dotenv_text(rotated, __version__), 0o600)
+    if "OPENWEBUI_ADMIN_PASSWORD" not in current:
+        raise FldeployError(f"no admin password in {out_dir / files.ENV_FILE}", "run `fldeploy up` first",
+                            ExitCode.CHECK_FAILED, "secrets.no_env")
+    env_path = out_dir / files.ENV_FILE
+    rotated = {**current, "OPENWEBUI_ADMIN_PASSWORD": token_source.token_urlsafe(18),
+               "WEBUI_SECRET_KEY": token_source.token_hex(32)}
+    with OpenWebUI(f"http://127.0.0.1:{settings.openwebui_port}") as client:
+        if not client.healthy():
+            raise FldeployError("Open WebUI must run to change its admin password", "run `fldeploy up` first",
+                                ExitCode.UNREACHABLE, "secrets.not_running")
+        client.sign_in(settings.admin_email, current["OPENWEBUI_ADMIN_PASSWORD"])
+        # the new password is on disk before Open WebUI knows it, so it can never exist only in memory
+        files.atomic_write(env_path, dotenv_text(rotated, __version__), 0o600)
+        progress("changing the admin password inside Open WebUI")
+        try:
+            client.change_password(current["OPENWEBUI_ADMIN_PASSWORD"], rotated["OPENWEBUI_ADMIN_PASSWORD"])
+        except BaseException:
+            files.atomic_write(env_path, dotenv_text(current, __version__), 0o600)
+            raise
     progress("restarting Open WebUI with the new WEBUI_SECRET_KEY")
     done = compose.up(settings.wait_timeout, lambda line: progress(f"compose: {line[:150]}"))
     if not done.ok:

@@ -75,4 +75,8 @@ def logs(settings, service: str | None, follow: bool, tail: int) -> None:
     """Hand the terminal to `docker compose logs` (its output is the result)."""
     compose = stack_compose(settings)
     argv = compose.logs_argv(service, follow, tail)
-    os.execvp(argv[0], argv)
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        raise FldeployError(f"cannot run {argv[0]}: {exc}", "install the docker CLI", ExitCode.UNREACHABLE,
+                            "logs.docker") from None

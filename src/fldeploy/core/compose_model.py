@@ -45,7 +45,6 @@ class StackSpec:
     base_image: str | None = None  # BASE_IMAGE build argument (a local base on air-gapped hosts)
     ca_file: str | None = None  # host CA bundle handed to builds as a secret (pip behind TLS proxies)
     relay: Relay | None = None
-    extra_env: dict = field(default_factory=dict)
 
 
 def escape(value: str) -> str:
@@ -85,7 +84,6 @@ def openwebui_service(spec: StackSpec) -> dict:
         "WEBUI_ADMIN_PASSWORD": secret_ref("OPENWEBUI_ADMIN_PASSWORD"),
         "WEBUI_ADMIN_NAME": "fldeploy admin",
     }
-    env.update({k: escape(v) for k, v in spec.extra_env.items()})
     health = _python_health(OPENWEBUI_PORT_IN_CONTAINER, "/health")
     health["start_period"] = "300s"  # first boot migrates the database (and may fetch assets)
     return {

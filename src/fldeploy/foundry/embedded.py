@@ -50,10 +50,12 @@ def read_state(settings) -> dict | None:
 
 
 def _is_ours(pid: int) -> bool:
+    """The pid is still fldeploy's runtime, not a reused pid."""
+    import psutil
+
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return RUNTIME_MODULE.encode() in f.read()
-    except OSError:
+        return RUNTIME_MODULE in " ".join(psutil.Process(pid).cmdline())
+    except (psutil.Error, OSError):
         return False
 
 
@@ -85,6 +87,10 @@ def choose_port(wanted: int, hosts: list[str]) -> int:
 def start(settings, model: str, demo: bool, timeout: float, progress: Progress) -> dict:
     """Start the runtime in the background (idempotent) and wait until it serves the model."""
     current = read_state(settings)
+    if current and current.get("status") in ("starting", "downloading"):
+        progress(f"Foundry Local is already starting (pid {current['pid']}): waiting for it")
+        state = _wait_ready(paths(settings), current["pid"], timeout, progress)
+        return {**describe(state, paths(settings)), "changed": False}
     if current and current.get("status") == "running":
         if model in (current.get("alias"), current.get("model_id"), current.get("model")):
             return {**status(settings), "changed": False}

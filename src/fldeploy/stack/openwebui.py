@@ -13,7 +13,7 @@ from ..errors import ExitCode, FldeployError
 
 
 class OpenWebUI:
-    def __init__(self, base_url: str, timeout: float = 15.0) -> None:
+    def __init__(self, base_url: str, timeout: float = 120.0) -> None:  # a chat on a CPU model takes a while
         import httpx
 
         self.base_url = base_url.rstrip("/")
@@ -23,28 +23,50 @@ class OpenWebUI:
     def _auth(self) -> dict:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}
 
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> "OpenWebUI":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def _call(self, method: str, path: str, **kw):
-        resp = self.http.request(method, path, headers=self._auth(), **kw)
-        if resp.status_code >= 400:
-            raise FldeployError(f"Open WebUI {method} {path} answered HTTP {resp.status_code}: {resp.text[:200]}",
-                                "see `fldeploy logs open-webui`", ExitCode.CHECK_FAILED, "stack.openwebui")
-        return resp.json()
+        import httpx
+
+        try:
+            resp = self.http.request(method, path, headers=self._auth(), **kw)
+            if resp.status_code < 400:
+                return resp.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise FldeployError(f"Open WebUI {method} {path} failed: {exc or type(exc).__name__}",
+                                "see `fldeploy logs open-webui`", ExitCode.CHECK_FAILED, "stack.openwebui") from None
+        raise FldeployError(f"Open WebUI {method} {path} answered HTTP {resp.status_code}: {resp.text[:200]}",
+                            "see `fldeploy logs open-webui`", ExitCode.CHECK_FAILED, "stack.openwebui")
 
     def healthy(self) -> bool:
         try:
-            return self.http.get("/health").json().get("status") is True
+            return self.http.get("/health", timeout=5).json().get("status") is True
         except Exception:
             return False
 
     def sign_in(self, email: str, password: str) -> None:
-        resp = self.http.post("/api/v1/auths/signin", json={"email": email, "password": password})
-        if resp.status_code != 200 or "token" not in resp.json():
+        import httpx
+
+        try:
+            resp = self.http.post("/api/v1/auths/signin", json={"email": email, "password": password})
+            body = resp.json() if resp.status_code == 200 else {}
+        except (httpx.HTTPError, ValueError) as exc:
+            raise FldeployError(f"cannot reach Open WebUI to sign in: {exc}", "see `fldeploy logs open-webui`",
+                                ExitCode.CHECK_FAILED, "stack.openwebui.signin") from None
+        if "token" not in body:
             raise FldeployError(
                 f"cannot sign in to Open WebUI as {email} (HTTP {resp.status_code})",
                 "the data volume holds another admin (Open WebUI creates the env admin only on an empty "
                 "volume): sign in with that account, or start fresh with `fldeploy down --volumes`",
                 ExitCode.CHECK_FAILED, "stack.openwebui.signin")
-        self.token = resp.json()["token"]
+        self.token = body["token"]
 
     def change_password(self, old: str, new: str) -> None:
         self._call("POST", "/api/v1/auths/update/password", json={"password": old, "new_password": new})
@@ -67,8 +89,13 @@ class OpenWebUI:
         return [m["id"] for m in self._call("GET", "/api/models").get("data", [])]
 
     def model_entry(self, model_id: str) -> dict | None:
-        resp = self.http.get("/api/v1/models/model", params={"id": model_id}, headers=self._auth())
-        return resp.json() if resp.status_code == 200 and resp.json() else None
+        import httpx
+
+        try:
+            resp = self.http.get("/api/v1/models/model", params={"id": model_id}, headers=self._auth())
+            return resp.json() or None if resp.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
 
     def disable_builtin_tools(self, model_id: str) -> bool:
         """Turn Open WebUI's built-in tools off for one model (what its UI injects into every chat)."""
@@ -125,4 +152,9 @@ class OpenWebUI:
         return self._call("POST", "/api/v1/chats/new", json={"chat": chat, "folder_id": None})["id"]
 
     def delete_chat(self, chat_id: str) -> None:
-        self.http.delete(f"/api/v1/chats/{chat_id}", headers=self._auth())
+        import httpx
+
+        try:  # tidy-up of fldeploy's own check chat: best effort
+            self.http.delete(f"/api/v1/chats/{chat_id}", headers=self._auth())
+        except httpx.HTTPError:
+            pass

@@ -16,9 +16,14 @@ def openwebui(settings, out_dir: Path, model_id: str, container_url: str, tools_
     """repair: update the stored connection and turn built-in tools off (up); False only reports (doctor)."""
     from .openwebui import OpenWebUI
 
-    cid = "stack.openwebui"
     url = f"http://127.0.0.1:{settings.openwebui_port}"
-    client = OpenWebUI(url)
+    with OpenWebUI(url) as client:
+        return _check_openwebui(settings, client, url, out_dir, model_id, container_url, tools_ok, repair)
+
+
+def _check_openwebui(settings, client, url: str, out_dir: Path, model_id: str, container_url: str,
+                     tools_ok: bool | None, repair: bool) -> Verdict:
+    cid = "stack.openwebui"
     if not client.healthy():
         return Verdict(cid, "fail", f"Open WebUI at {url} is not healthy", "see `fldeploy logs open-webui`")
     data: dict = {"url": url}
