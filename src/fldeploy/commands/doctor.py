@@ -17,14 +17,16 @@ def _facts(settings, timeout: float) -> dict:
     from ..foundry import discovery
     from . import doctor_stack, ports
 
-    # the container-side checks start containers and sign in: they get their own, longer bound
-    return gather({
+    facts = gather({
         "foundry": lambda: discovery.discover(settings, timeout),
         "docker": lambda: docker_engine.engine_facts(timeout),
         "compose": lambda: docker_engine.compose_version(timeout),
         "ports": lambda: ports.scan(settings, [], with_foundry=False),
-        "stack": lambda: doctor_stack.check(settings),
-    }, timeout + 0.2, {"stack": doctor_stack.PROBE_TIMEOUT_S + 30})
+    }, timeout + 0.2)
+    # the container-side checks reuse the Discovery; they start containers and sign in, so their own bound
+    found = facts["foundry"] if isinstance(facts["foundry"], Discovery) else None
+    facts.update(gather({"stack": lambda: doctor_stack.check(settings, found)}, doctor_stack.PROBE_TIMEOUT_S + 30))
+    return facts
 
 
 def _unavailable(check_id: str, what: str, fact) -> v.Verdict | None:

@@ -20,20 +20,21 @@ def _env(service: dict, name: str) -> str | None:
     return value.replace("$$", "$") if isinstance(value, str) else None
 
 
-def _where_foundry_is_now(settings) -> tuple[str | None, str | None]:
+def _where_foundry_is_now(settings, found) -> tuple[str | None, str | None]:
     """The URL containers should use for the Foundry found now, and its model id (None when not found)."""
     from ..core.stack_plan import container_route
     from ..errors import FldeployError
     from . import render
 
     try:
-        facts, _ = render.foundry_facts(settings)
+        facts, _ = render.foundry_facts(settings, found)
     except FldeployError:
         return None, None
     return container_route(facts, settings.relay_port).url, facts.model_id
 
 
-def check(settings) -> list[Verdict]:
+def check(settings, found=None) -> list[Verdict]:
+    """found: the Discovery doctor already made (so Foundry is not searched twice)."""
     import yaml
 
     from ..adapters.compose import Compose
@@ -55,7 +56,7 @@ def check(settings) -> list[Verdict]:
     url = _env(services.get("open-webui"), "OPENAI_API_BASE_URL") or _env(services.get("chainlit"), "BASE_URL")
     seen = probe.from_container(compose, front[0], url, PROBE_TIMEOUT_S)
     out = [verdicts_stack.docker_host_gateway(seen), verdicts_stack.foundry_from_container(seen)]
-    expected_url, model_id = _where_foundry_is_now(settings)
+    expected_url, model_id = _where_foundry_is_now(settings, found)
     model_id = model_id or _env(services.get("chainlit"), "MODEL") or next(iter(seen.get("models") or []), "")
     if "open-webui" in front:
         out.append(verify.openwebui(settings, out_dir, model_id, expected_url or url, None, repair=False))

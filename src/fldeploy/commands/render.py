@@ -10,13 +10,14 @@ from ..errors import ExitCode, FldeployError
 from ..result import Result
 
 
-def foundry_facts(settings) -> tuple[FoundryFacts, list[str]]:
-    """Find Foundry and what containers need of it; without it, explicit --foundry-url and --model suffice."""
+def foundry_facts(settings, found=None) -> tuple[FoundryFacts, list[str]]:
+    """Find Foundry (or use a Discovery already made) and what containers need of it; without a Foundry,
+    explicit --foundry-url and --model suffice."""
     from ..adapters import docker_engine, foundry_http, net
     from ..foundry import discovery
 
     notes: list[str] = []
-    found = discovery.discover(settings, settings.check_timeout)
+    found = found or discovery.discover(settings, settings.check_timeout)
     if found.chosen and found.probe:
         url = found.chosen.url
         loaded = foundry_http.loaded_models(url, settings.http_timeout)
