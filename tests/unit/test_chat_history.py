@@ -51,3 +51,15 @@ def test_an_unanswered_question_is_forgotten():
     history.forget_last()
     history.add("user", "q2")
     assert [m["content"] for m in history.messages("")] == ["q1", "a1", "q2"]
+
+
+@pytest.mark.parametrize("configured,available", [
+    ("", ["m:1", "n:2"]), ("n:2", ["m:1", "n:2"]), ("phi-4-mini", ["Phi-4-mini-instruct-generic-cpu:5"]),
+    ("phi-4", ["phi-4-mini-instruct-generic-cpu:1", "phi-4-generic-cpu:1"]), ("tiny", ["tinyllama-generic-cpu:1"]),
+    ("tiny-llama", ["tiny-llama-generic-cpu:1"]), ("x", []),
+])
+def test_the_app_picks_the_model_fldeploy_would(configured, available):
+    """The app's container has no fldeploy, so it carries its own copy of the alias rule: the two agree."""
+    from fldeploy.core.foundry_rules import resolve_model
+
+    assert pick_model(configured, available) == resolve_model(configured or None, available)[0]

@@ -8,16 +8,15 @@ from pathlib import Path
 
 from ..errors import ExitCode, FldeployError
 from ..result import Result
-from .stack import stack_compose
+from .stack import confirm, stack_compose
 
 SERVICE = "open-webui"
 
 
 def _image(compose) -> str:
-    import yaml
+    from ..stack.files import read_services
 
-    doc = yaml.safe_load((compose.dir / "compose.yaml").read_text())
-    image = (doc.get("services", {}).get(SERVICE) or {}).get("image")
+    image = (read_services(compose.dir).get(SERVICE) or {}).get("image")
     if not image:
         raise FldeployError("the stack has no Open WebUI service", "", ExitCode.CHECK_FAILED, "backup.no_service")
     return image
@@ -83,13 +82,9 @@ def restore(settings, source: str, confirmed: bool, interactive: bool, ask, prog
     if not path.is_file():
         raise FldeployError(f"no backup at {path}", "pass a file written by `fldeploy backup`", ExitCode.USAGE,
                             "restore.missing")
-    if not confirmed:
-        if not interactive:
-            raise FldeployError(f"restore replaces the data in volume {settings.volume}",
-                                "add --yes to confirm (the current data is saved first)", ExitCode.USAGE,
-                                "restore.confirm")
-        if not ask(f"Replace the data in {settings.volume} with {path.name}? (the current data is saved first)"):
-            raise FldeployError("nothing was changed", "", ExitCode.INTERRUPTED, "restore.declined")
+    confirm(confirmed, interactive, ask, "restore", f"restore replaces the data in volume {settings.volume}",
+            f"Replace the data in {settings.volume} with {path.name}? (the current data is saved first)",
+            fix="add --yes to confirm (the current data is saved first)")
     safety = path.parent / f"{settings.volume}-before-restore-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz"
     progress(f"saving the current data to {safety.name}, then restoring {path.name}")
     with _Paused(compose) as paused:

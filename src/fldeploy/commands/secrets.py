@@ -9,7 +9,7 @@ from .. import __version__
 from ..core.compose_model import dotenv_text
 from ..errors import ExitCode, FldeployError
 from ..result import Result
-from .stack import stack_compose
+from .stack import confirm, stack_compose
 
 
 def rotate(settings, confirmed: bool, interactive: bool, ask, progress) -> Result:
@@ -19,12 +19,8 @@ def rotate(settings, confirmed: bool, interactive: bool, ask, progress) -> Resul
     compose = stack_compose(settings)
     out_dir = Path(settings.stack_dir)
     current = files.read_secrets(out_dir)
-    if not confirmed:
-        if not interactive:
-            raise FldeployError("rotating WEBUI_SECRET_KEY signs every user out", "add --yes to confirm",
-                                ExitCode.USAGE, "secrets.confirm")
-        if not ask("Rotate the admin password and WEBUI_SECRET_KEY (signs every user out)?"):
-            raise FldeployError("nothing was changed", "", ExitCode.INTERRUPTED, "secrets.declined")
+    confirm(confirmed, interactive, ask, "secrets", "rotating WEBUI_SECRET_KEY signs every user out",
+            "Rotate the admin password and WEBUI_SECRET_KEY (signs every user out)?")
     if "OPENWEBUI_ADMIN_PASSWORD" not in current:
         raise FldeployError(f"no admin password in {out_dir / files.ENV_FILE}", "run `fldeploy up` first",
                             ExitCode.CHECK_FAILED, "secrets.no_env")

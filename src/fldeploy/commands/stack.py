@@ -19,14 +19,23 @@ def stack_compose(settings):
     return Compose(out_dir, settings.project)
 
 
+def confirm(confirmed: bool, interactive: bool, ask, code: str, warning: str, question: str,
+            fix: str = "add --yes to confirm", declined: str = "nothing was changed") -> None:
+    """A destructive verb goes on with --yes, or after a yes at the terminal; never silently in a script."""
+    if confirmed:
+        return
+    if not interactive:
+        raise FldeployError(warning, fix, ExitCode.USAGE, f"{code}.confirm")
+    if not ask(question):
+        raise FldeployError(declined, "", ExitCode.INTERRUPTED, f"{code}.declined")
+
+
 def down(settings, volumes: bool, confirmed: bool, interactive: bool, ask) -> Result:
     compose = stack_compose(settings)
-    if volumes and not confirmed:
-        if not interactive:
-            raise FldeployError(f"--volumes deletes the volume {settings.volume} (users, chats, settings)",
-                                "add --yes to confirm", ExitCode.USAGE, "down.confirm")
-        if not ask(f"Delete the volume {settings.volume} with all Open WebUI data?"):
-            raise FldeployError("nothing was removed", "", ExitCode.INTERRUPTED, "down.declined")
+    if volumes:
+        confirm(confirmed, interactive, ask, "down",
+                f"--volumes deletes the volume {settings.volume} (users, chats, settings)",
+                f"Delete the volume {settings.volume} with all Open WebUI data?", declined="nothing was removed")
     done = compose.down(volumes)
     if not done.ok:
         raise FldeployError(f"docker compose down failed: {done.stderr.strip()[-200:]}", "see `docker ps`",
@@ -38,26 +47,23 @@ def down(settings, volumes: bool, confirmed: bool, interactive: bool, ask) -> Re
 def status(settings) -> Result:
     from ..core.foundry_rules import api_url
     from ..foundry import discovery
-    from ..stack.files import COMPOSE_FILE
+    from ..stack.files import read_services
 
     compose = stack_compose(settings)
-    import yaml
-
-    doc = yaml.safe_load((compose.dir / COMPOSE_FILE).read_text())
+    rendered = read_services(compose.dir)
     running = {c.get("Service"): c for c in compose.ps()}
     services = []
-    for name, svc in doc.get("services", {}).items():
+    for name, svc in rendered.items():
         state = running.get(name, {})
         port = next((p.split(":")[-2] for p in svc.get("ports", [])), None)
         services.append({"service": name, "state": state.get("State", "absent"),
                          "health": state.get("Health") or ("-" if state else "absent"), "image": svc.get("image"),
                          "url": f"http://127.0.0.1:{port}" if port else None})
-    in_use = (doc.get("services", {}).get("open-webui") or doc.get("services", {}).get("chainlit") or {}) \
-        .get("environment", {})
+    in_use = (rendered.get("open-webui") or rendered.get("chainlit") or {}).get("environment", {})
     in_use_url = in_use.get("OPENAI_API_BASE_URL") or in_use.get("BASE_URL")
     found = discovery.discover(settings, settings.check_timeout)
     now = api_url(found.chosen.url) if found.chosen else None
-    relay = doc.get("services", {}).get("foundry-relay")
+    relay = rendered.get("foundry-relay")
     drift = None
     if now and in_use_url and not relay and in_use_url.rsplit(":", 1)[-1] != now.rsplit(":", 1)[-1]:
         drift = f"the stack uses {in_use_url}, Foundry is now at {now}: run `fldeploy up`"

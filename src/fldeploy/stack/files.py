@@ -75,6 +75,18 @@ def write_stack(out_dir: Path, doc: dict, api_key: str) -> dict:
             "override_file": str(out_dir / OVERRIDE_FILE) if (out_dir / OVERRIDE_FILE).exists() else None}
 
 
+def read_services(out_dir: Path) -> dict:
+    """The services of the rendered compose.yaml; a file broken by hand is an error with a fix, not a traceback."""
+    import yaml
+
+    path = out_dir / COMPOSE_FILE
+    try:
+        return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("services") or {}
+    except yaml.YAMLError as exc:
+        raise FldeployError(f"{path} is not valid YAML: {exc}", "fix it, or delete it and run `fldeploy up`",
+                            ExitCode.CONFIG, "stack.compose_file") from None
+
+
 def read_secrets(out_dir: Path) -> dict[str, str]:
     env_path = out_dir / ENV_FILE
     return parse_dotenv(env_path.read_text(encoding="utf-8")) if env_path.exists() else {}
