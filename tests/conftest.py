@@ -5,14 +5,12 @@ import pathlib
 
 import pytest
 
-pytest_plugins = ["tests.support.fixtures", "tests.support.stack", "tests.support.browser"]
+pytest_plugins = ["tests.support.user_guard", "tests.support.fixtures", "tests.support.stack", "tests.support.browser"]
 
 TIERS = ("unit", "integration", "e2e", "faults")
 
 
 def pytest_collection_modifyitems(items):
-    # Tests that need the only Foundry on the host run before any session Foundry is started.
-    items.sort(key=lambda item: 0 if item.get_closest_marker("sole_foundry") else 1)
     for item in items:
         parts = pathlib.Path(str(item.fspath)).parts
         for tier in TIERS:

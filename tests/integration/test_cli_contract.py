@@ -47,7 +47,10 @@ def test_every_verb_prints_one_valid_envelope(fl, args, command, code):
 
 def test_secret_is_masked_and_sources_are_named(fl, tmp_path):
     (tmp_path / "fldeploy.yaml").write_text("openwebui_port: 3100\nchainlit_port: 8100\n")
-    run = fl("config", "--json", "--", FLDEPLOY_API_KEY="sk-very-secret-value", FLDEPLOY_CHAINLIT_PORT="8200")
+    # the file's values show only where the test environment names no port and no project of its own
+    unset = {"FLDEPLOY_OPENWEBUI_PORT": "", "FLDEPLOY_PROJECT": ""}
+    run = fl("config", "--json", "--", FLDEPLOY_API_KEY="sk-very-secret-value", FLDEPLOY_CHAINLIT_PORT="8200",
+             **unset)
     rows = {r["name"]: r for r in run.json["data"]["settings"]}
     assert "sk-very-secret-value" not in run.out
     assert rows["api_key"]["value"] == "********" and rows["api_key"]["source"] == "env:FLDEPLOY_API_KEY"
@@ -78,12 +81,12 @@ def test_bad_config_exits_3_naming_file_key_and_line_and_writes_nothing(fl, tmp_
     config = tmp_path / "fldeploy.yaml"
     config.write_text(text)
     for args in (("config",), ("foundry", "start", "--demo")):
-        run = fl(*args)
+        run = fl(*args, FLDEPLOY_OPENWEBUI_PORT="")  # the file's value, not the test's own port
         assert run.code == 3, run.err
         assert f"{config}{expect}" in run.err, run.err
         assert "Traceback" not in run.err
     assert not (tmp_path / "state").exists(), "a bad config must not start or write anything"
-    envelope = fl("config", "--json").json
+    envelope = fl("config", "--json", FLDEPLOY_OPENWEBUI_PORT="").json
     jsonschema.validate(envelope, ENVELOPE)
     assert envelope["exit_code"] == 3 and expect in envelope["errors"][0]["message"]
 

@@ -7,6 +7,7 @@ import os
 import pathlib
 import subprocess
 import sys
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -19,6 +20,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 CACHE = pathlib.Path(os.environ.get("FLDEPLOY_CACHE", ROOT / ".cache"))
 BASE_IMAGE = "fldeploy-local/debian:bookworm"
 FLDEPLOY = [sys.executable, "-m", "fldeploy"]
+# set by the guard before any test runs: the Docker CLI config of the user who runs the tests
+REAL_DOCKER_CONFIG = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
 
 
 @dataclass
@@ -33,11 +36,20 @@ class Run:
 
 
 def isolated_env(root: pathlib.Path, **extra: str) -> dict:
-    """An environment where fldeploy reads no user config and keeps its state under root."""
+    """An environment where fldeploy reads no user config, keeps every file under root, and names its own stack:
+    its own HOME and XDG folders, Compose project, volume and ports, so a user's stack on this host is never
+    seen nor changed. The Docker CLI keeps the real config folder (its Compose plugin and contexts live there)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("FLDEPLOY_") and k not in ("BASE_URL", "MODEL", "API_KEY")}
-    env.update(FLDEPLOY_STATE_DIR=str(root / "state"), FLDEPLOY_MODEL_CACHE_DIR=str(root / "models"),
-               XDG_CONFIG_HOME=str(root / "config"), PYTHONUNBUFFERED="1")
+    project = f"flt{uuid.uuid4().hex[:10]}"
+    home = root / "home"
+    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_DATA_HOME=str(home / ".local/share"),
+               XDG_STATE_HOME=str(home / ".local/state"), XDG_CACHE_HOME=str(home / ".cache"),
+               DOCKER_CONFIG=REAL_DOCKER_CONFIG, PYTHONUNBUFFERED="1",
+               FLDEPLOY_STATE_DIR=str(root / "state"), FLDEPLOY_MODEL_CACHE_DIR=str(root / "models"),
+               FLDEPLOY_PROJECT=project, FLDEPLOY_VOLUME=f"{project}-data",
+               FLDEPLOY_OPENWEBUI_PORT=str(free_port()), FLDEPLOY_CHAINLIT_PORT=str(free_port()),
+               FLDEPLOY_WEBGPU_DEMO_PORT=str(free_port()), FLDEPLOY_RELAY_PORT=str(free_port()))
     env.update(extra)
     return env
 
@@ -139,3 +151,38 @@ def hold_port():
     for proc in procs:
         proc.kill()
         proc.wait()
+
+
+@dataclass
+class Netns:
+    """A network namespace of the test's own: loopback, and a bridge docker0 (as Docker makes) with the bridge gateway's address,
+    so Foundry binds as on a Docker host. A Foundry outside it (a user's, another test's) is invisible inside:
+    its sockets are not in this namespace's tables, and its ports are not on this loopback."""
+    name: str
+    gateway: str = "172.17.0.1"
+
+    def argv(self, argv: list[str]) -> list[str]:
+        return ["ip", "netns", "exec", self.name, *argv]
+
+    def fl(self, *args: str, env: dict, timeout: float = 120) -> Run:
+        done = subprocess.run(self.argv(FLDEPLOY + list(args)), env=env, capture_output=True, text=True,
+                              timeout=timeout)
+        return Run(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def own_netns():
+    name = f"flt{uuid.uuid4().hex[:8]}"
+    ns = Netns(name)
+    steps = [["ip", "netns", "add", name], ["ip", "-n", name, "link", "set", "lo", "up"],
+             ["ip", "-n", name, "link", "add", "docker0", "type", "bridge"],
+             ["ip", "-n", name, "addr", "add", f"{ns.gateway}/16", "dev", "docker0"],
+             ["ip", "-n", name, "link", "set", "docker0", "up"]]
+    for step in steps:
+        done = subprocess.run(step, capture_output=True, text=True)
+        assert done.returncode == 0, f"{' '.join(step)}: {done.stderr} (network namespaces need root)"
+    yield ns
+    pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split()
+    for pid in pids:  # anything the test left running in it
+        subprocess.run(["kill", "-KILL", pid], capture_output=True)
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)

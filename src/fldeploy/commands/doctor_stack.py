@@ -35,14 +35,13 @@ def _where_foundry_is_now(settings, found) -> tuple[str | None, str | None]:
 
 def check(settings, found=None) -> list[Verdict]:
     """found: the Discovery doctor already made (so Foundry is not searched twice)."""
-    from ..adapters.compose import Compose
     from ..stack import files, probe, verify
 
     out_dir = Path(settings.stack_dir)
     if not (out_dir / files.COMPOSE_FILE).exists():
         return _skip(f"no stack in {out_dir} yet (`fldeploy up`)")
     services = files.read_services(out_dir)
-    compose = Compose(out_dir, settings.project)
+    compose = files.stack_compose(out_dir, settings.project)
     running = {c.get("Service") for c in compose.ps() if c.get("State") == "running"}
     front = [s for s in ("open-webui", "chainlit") if s in services and s in running]
     if not front:

@@ -9,14 +9,14 @@ from ..result import Result
 
 
 def stack_compose(settings):
-    from ..adapters.compose import Compose
+    from ..stack import files
     from ..stack.files import COMPOSE_FILE
 
     out_dir = Path(settings.stack_dir)
     if not (out_dir / COMPOSE_FILE).exists():
         raise FldeployError(f"no stack in {out_dir}", "run `fldeploy up` (or `fldeploy render`) first",
                             ExitCode.CHECK_FAILED, "stack.missing")
-    return Compose(out_dir, settings.project)
+    return files.stack_compose(out_dir, settings.project)
 
 
 def confirm(confirmed: bool, interactive: bool, ask, code: str, warning: str, question: str,

@@ -41,14 +41,29 @@ def ensure_ours(path: Path) -> None:
                             ExitCode.CONFIG, "render.hand_edited")
 
 
+# generated once per stack and kept; each with how to make a fresh one
+GENERATED = {
+    "WEBUI_SECRET_KEY": lambda: secrets.token_hex(32),
+    "OPENWEBUI_ADMIN_PASSWORD": lambda: secrets.token_urlsafe(18),
+    "CHAINLIT_AUTH_SECRET": lambda: secrets.token_hex(32),
+    "CHAINLIT_ADMIN_PASSWORD": lambda: secrets.token_urlsafe(18),
+}
+# values documentation and example files show: a kept secret that equals one of these is replaced
+PLACEHOLDERS = frozenset({"", "change-me", "changeme", "change-me-to-64-hex-characters", "secret", "password",
+                          "admin", "t0p-s3cr3t"})
+
+
+def is_placeholder(value: str | None) -> bool:
+    return value is None or value.strip().lower() in PLACEHOLDERS or value.strip().lower().startswith("change-me")
+
+
 def secret_values(env_path: Path, api_key: str) -> dict[str, str]:
-    """Keep the generated secrets of an existing .env; create them once; the API key follows the settings."""
+    """Keep the generated secrets of an existing .env; create them once (and again where a placeholder was
+    kept, e.g. a copied .env.example); the API key follows the settings."""
     kept = parse_dotenv(env_path.read_text(encoding="utf-8")) if env_path.exists() else {}
-    return {
-        "WEBUI_SECRET_KEY": kept.get("WEBUI_SECRET_KEY") or secrets.token_hex(32),
-        "OPENWEBUI_ADMIN_PASSWORD": kept.get("OPENWEBUI_ADMIN_PASSWORD") or secrets.token_urlsafe(18),
-        "FOUNDRY_API_KEY": api_key,
-    }
+    values = {name: kept[name] if not is_placeholder(kept.get(name)) else make() for name, make in GENERATED.items()}
+    values["FOUNDRY_API_KEY"] = api_key
+    return values
 
 
 def compose_text(doc: dict) -> str:
@@ -85,6 +100,26 @@ def read_services(out_dir: Path) -> dict:
     except yaml.YAMLError as exc:
         raise FldeployError(f"{path} is not valid YAML: {exc}", "fix it, or delete it and run `fldeploy up`",
                             ExitCode.CONFIG, "stack.compose_file") from None
+
+
+def recorded_project(out_dir: Path, default: str) -> str:
+    """The Compose project the stack in out_dir was rendered for (its `name:`): verbs that act on a stack ask
+    that one, so a stack beside it (another user's, the tests') is never seen, whatever the settings say now."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load((out_dir / COMPOSE_FILE).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return default
+    name = doc.get("name") if isinstance(doc, dict) else None
+    return name if isinstance(name, str) and name else default
+
+
+def stack_compose(out_dir: Path, default_project: str):
+    """Compose for the stack rendered in out_dir, under the project recorded there."""
+    from ..adapters.compose import Compose
+
+    return Compose(out_dir, recorded_project(out_dir, default_project))
 
 
 def read_secrets(out_dir: Path) -> dict[str, str]:
