@@ -104,6 +104,7 @@ def stream(argv: list[str], timeout: float, on_line, cwd: str | None = None, env
     lines: list[str] = []
 
     def pump() -> None:
+        assert child.stdout is not None  # opened with stdout=PIPE
         for line in child.stdout:
             line = line.rstrip()
             if line:

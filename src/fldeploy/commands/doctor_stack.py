@@ -15,7 +15,7 @@ def _skip(cause: str) -> list[Verdict]:
     return [Verdict(i, "skip", cause) for i in STACK_IDS]
 
 
-def _env(service: dict, name: str) -> str | None:
+def _env(service: dict | None, name: str) -> str | None:
     value = (service or {}).get("environment", {}).get(name)
     return value.replace("$$", "$") if isinstance(value, str) else None
 
@@ -50,12 +50,12 @@ def check(settings, found=None) -> list[Verdict]:
             skipped[-1] = verify.webgpu_demo(settings)
         return skipped
     url = _env(services.get("open-webui"), "OPENAI_API_BASE_URL") or _env(services.get("chainlit"), "BASE_URL")
-    seen = probe.from_container(compose, front[0], url, PROBE_TIMEOUT_S)
+    seen = probe.from_container(compose, front[0], url or "", PROBE_TIMEOUT_S)
     out = [verdicts_stack.docker_host_gateway(seen), verdicts_stack.foundry_from_container(seen)]
     expected_url, model_id = _where_foundry_is_now(settings, found)
     model_id = model_id or _env(services.get("chainlit"), "MODEL") or next(iter(seen.get("models") or []), "")
     if "open-webui" in front:
-        out.append(verify.openwebui(settings, out_dir, model_id, expected_url or url, None, repair=False))
+        out.append(verify.openwebui(settings, out_dir, model_id, expected_url or url or "", None, repair=False))
     else:
         out.append(Verdict("stack.openwebui", "skip", "Open WebUI is not part of the running stack"))
     if "chainlit" in front:

@@ -30,7 +30,7 @@ def scan(settings, extra: list[int], with_foundry: bool = True) -> tuple[list[Po
     if not found:
         return [classify(n, [], settings.project, set()) for n in needs], notes
     owners, complete = net.socket_owners({l.inode for l in found if l.pid is None})
-    holders: dict[int, dict[object, dict]] = {}
+    holders: dict[int, dict[int | None, dict]] = {}
     for l in found:
         pid = l.pid or owners.get(l.inode)
         holder = holders.setdefault(l.port, {}).setdefault(pid, {"pid": pid, "addresses": []})
@@ -39,7 +39,7 @@ def scan(settings, extra: list[int], with_foundry: bool = True) -> tuple[list[Po
     for by_pid in holders.values():
         for pid, holder in by_pid.items():
             holder["addresses"].sort()
-            holder["process"] = infos.get(pid)
+            holder["process"] = infos.get(pid) if pid else None
     docker_ports = {port for port, by_pid in holders.items()
                     if any(pid is None or (infos.get(pid) or {}).get("name") == DOCKER_PROXY for pid in by_pid)}
     if docker_ports:

@@ -52,7 +52,7 @@ def connectable_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def url_port(url: str) -> int | None:
+def url_port(url: str) -> int:
     parts = urlsplit(normalise_base_url(url))
     return parts.port or (443 if parts.scheme == "https" else 80)
 

@@ -38,8 +38,8 @@ class PortStatus:
 
 def needed_ports(openwebui: int | None, chainlit: int | None, foundry: int | None,
                  extra: list[int], webgpu_demo: int | None = None) -> list[Need]:
-    needs = [Need(openwebui, "open-webui"), Need(chainlit, "chainlit"), Need(webgpu_demo, "webgpu-demo"),
-             Need(foundry, "foundry")]
+    wanted = ((openwebui, "open-webui"), (chainlit, "chainlit"), (webgpu_demo, "webgpu-demo"), (foundry, "foundry"))
+    needs = [Need(port, role) for port, role in wanted if port]
     needs += [Need(p, "requested") for p in extra]
     out, seen = [], set()
     for need in needs:
@@ -101,7 +101,7 @@ def classify(need: Need, holders: list[dict], own_project: str, taken: set[int])
     suggestions = nearest_free(need.port, taken)
     setting = ROLES[need.role][0]
     fix = ""
-    if suggestions:
+    if suggestions and setting:
         alt = suggestions[0]
         flag = "--" + setting.replace("_", "-")
         fix = (f"use a free port: {flag} {alt} (or FLDEPLOY_{setting.upper()}={alt}, "

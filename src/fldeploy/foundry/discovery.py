@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 from ..adapters import foundry_http, net, proc
 from ..concurrency import Failed, TimedOut, gather
@@ -41,7 +42,7 @@ def from_cli(timeout: float, notes: list[str]) -> list[Candidate]:
 def from_embedded(settings) -> list[Candidate]:
     state = embedded.read_state(settings)
     url = embedded.running_url(state)
-    return [Candidate(url, "fldeploy-embedded", f"pid {state['pid']}")] if url else []
+    return [Candidate(url, "fldeploy-embedded", f"pid {state['pid']}")] if url and state else []
 
 
 def _looks_like_foundry(name: str, cmdline: list[str]) -> bool:
@@ -113,7 +114,9 @@ def _gather(sources: dict, timeout: float, notes: list[str]) -> list[Candidate]:
 
 
 def probe_all(candidates: list[Candidate], timeout: float, api_key: str) -> dict[str, Probe]:
-    answers = gather({c.url: (lambda u=c.url: foundry_http.probe_models(u, timeout, api_key))
-                      for c in candidates}, timeout + 0.5)
+    def prober(url: str) -> Callable[[], Probe]:
+        return lambda: foundry_http.probe_models(url, timeout, api_key)
+
+    answers = gather({c.url: prober(c.url) for c in candidates}, timeout + 0.5)
     return {url: a if isinstance(a, Probe) else Probe(url, "timeout", detail=f"no answer in {timeout:.1f}s")
             for url, a in answers.items()}

@@ -58,6 +58,8 @@ def serve(spec: dict) -> int:
     try:
         FoundryLocalManager.initialize(cfg)
         manager = FoundryLocalManager.instance
+        if manager is None:
+            return fail("Foundry Local did not initialise", f"see {spec.get('log')}")
         catalog = manager.get_catalog()
         name = spec["model"]
         model = catalog.get_model_variant(name) if ":" in name else catalog.get_model(name)
@@ -78,7 +80,7 @@ def serve(spec: dict) -> int:
                         "pick another port with --port", 4)
         return fail(f"Foundry Local failed to start: {text[:300]}", f"see {spec.get('log')}")
 
-    report("running", urls=list(manager.urls), model_id=model.id, alias=model.alias, started_at=time.time())
+    report("running", urls=list(manager.urls or []), model_id=model.id, alias=model.alias, started_at=time.time())
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
