@@ -94,7 +94,8 @@ def test_compose_missing(foundry, tmp_path, docker_engine):
 def test_port_conflicts_process_ipv6_and_container_fixed_by_doctor_fix(tmp_path, hold_port, foundry):
     pid4, port4 = hold_port("127.0.0.1", 0)
     pid6, port6 = hold_port("::1", 0, v6only=True)
-    env = isolated_env(tmp_path, FLDEPLOY_FOUNDRY_URL=foundry.url)
+    # the ports come from the user's file, not from the test environment
+    env = isolated_env(tmp_path, FLDEPLOY_FOUNDRY_URL=foundry.url, FLDEPLOY_OPENWEBUI_PORT="", FLDEPLOY_CHAINLIT_PORT="")
     (tmp_path / "fldeploy.yaml").write_text(f"# my settings\nopenwebui_port: {port4}\nchainlit_port: {port6}\n")
     ports = check(env, "ports", cwd=tmp_path)
     assert_diagnosed(ports, "fail", "held by python", str(pid4), str(pid6), "::1")

@@ -19,6 +19,12 @@ def test_docker_engine_reachable(desktop, kind):
     assert (out.status, out.cause) == ("ok", f"Docker 27.3.1 ({kind}, linux)")
 
 
+def test_docker_engine_names_where_it_was_found_and_tells_podman_apart():
+    podman = v.docker_engine({"reachable": True, "podman": True, "version": "4.3.1", "os": "debian",
+                              "host": "unix:///run/podman/podman.sock", "host_source": "DOCKER_HOST"})
+    assert podman.cause == "Podman 4.3.1 (Docker-compatible API, debian) at unix:///run/podman/podman.sock (DOCKER_HOST)"
+
+
 def test_docker_engine_unreachable_says_where_and_how_to_start():
     engine = {"reachable": False, "host": "unix:///var/run/docker.sock", "error": "Permission denied"}
     out = v.docker_engine(engine)

@@ -1,42 +1,32 @@
-"""The Docker engine (through the Docker SDK) and the Compose v2 CLI."""
+"""What fldeploy asks of the Docker engine (through the Engine API adapter) and of the Compose v2 CLI."""
 from __future__ import annotations
 
-import os
-
-from . import proc
+from . import engine, proc
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 
 
-def _client(timeout: float):
-    import docker
-
-    return docker.from_env(timeout=timeout)
-
-
 def engine_facts(timeout: float) -> dict:
-    """Is the daemon reachable; its version; Docker Desktop or a native Linux engine."""
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    """Is the engine reachable, where it was found, its version, and what kind of engine it is."""
     try:
-        client = _client(timeout)
-        version = client.version()
-        info = client.info()
-    except Exception as exc:  # DockerException, connection errors, timeouts: all mean "not reachable"
-        return {"reachable": False, "host": host, "error": _short_error(exc)}
+        endpoint = engine.locate()
+    except engine.EngineError as exc:
+        return {"reachable": False, "host": None, "host_source": "docker context", "error": str(exc)}
+    where = {"host": endpoint.host, "host_source": endpoint.source}
+    try:
+        version = engine.get("/version", timeout, endpoint)
+        info = engine.get("/info", timeout, endpoint)
+    except engine.EngineError as exc:
+        return {"reachable": False, **where, "error": str(exc)}
     platform = (version.get("Platform") or {}).get("Name", "")
     operating_system = info.get("OperatingSystem", "")
+    components = [c.get("Name", "") for c in version.get("Components") or [] if isinstance(c, dict)]
     desktop = "desktop" in f"{platform} {operating_system} {info.get('Name', '')}".lower()
-    return {"reachable": True, "host": host, "version": version.get("Version"),
+    return {"reachable": True, **where, "version": version.get("Version"),
             "api_version": version.get("ApiVersion"), "os": operating_system, "platform": platform,
-            "desktop": desktop, "kernel": info.get("KernelVersion")}
-
-
-def _short_error(exc: Exception) -> str:
-    text = str(exc)
-    for marker in ("Error while fetching server API version: ", "('Connection aborted.', "):
-        text = text.replace(marker, "")
-    return text.strip("()'\" ")[:200] or type(exc).__name__
+            "components": components, "desktop": desktop, "kernel": info.get("KernelVersion"),
+            "podman": any("podman" in c.lower() for c in components)}
 
 
 def compose_version(timeout: float) -> dict:
@@ -54,9 +44,9 @@ def compose_version(timeout: float) -> dict:
 def containers_by_host_port(ports: set[int], timeout: float) -> tuple[dict[int, list[dict]], str | None]:
     """Running containers publishing the given host ports: {port: [container]}, error text or None."""
     try:
-        listing = _client(timeout).api.containers()
-    except Exception as exc:
-        return {}, _short_error(exc)
+        listing = engine.get("/containers/json", timeout)
+    except engine.EngineError as exc:
+        return {}, str(exc)
     found: dict[int, list[dict]] = {}
     for c in listing:
         labels = c.get("Labels") or {}

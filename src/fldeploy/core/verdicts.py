@@ -172,12 +172,18 @@ def foundry_chat(answer: dict | None, model_id: str | None) -> Verdict:
 
 def docker_engine(engine: dict) -> Verdict:
     cid = "docker.engine"
+    found_at = f"{engine.get('host')} ({engine.get('host_source')})" if engine.get("host_source") else engine.get("host")
     if engine.get("reachable"):
-        kind = "Docker Desktop" if engine.get("desktop") else "native engine"
-        return Verdict(cid, "ok", f"Docker {engine.get('version')} ({kind}, {engine.get('os')})", data=engine)
-    return Verdict(cid, "fail", f"cannot reach the Docker engine at {engine.get('host')}: {engine.get('error')}",
-                   "start it: `sudo systemctl start docker` (or `sudo dockerd &`); check DOCKER_HOST and "
-                   "that your user may use the socket (group docker)", engine)
+        if engine.get("podman"):
+            name = f"Podman {engine.get('version')} (Docker-compatible API"
+        else:
+            kind = "Docker Desktop" if engine.get("desktop") else "native engine"
+            name = f"Docker {engine.get('version')} ({kind}"
+        where = f" at {found_at}" if found_at else ""
+        return Verdict(cid, "ok", f"{name}, {engine.get('os')}){where}", data=engine)
+    return Verdict(cid, "fail", f"cannot reach the Docker engine at {found_at}: {engine.get('error')}",
+                   "start it: `sudo systemctl start docker` (or `sudo dockerd &`); check DOCKER_HOST, "
+                   "`docker context ls`, and that your user may use the socket (group docker)", engine)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
