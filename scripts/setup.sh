@@ -61,11 +61,18 @@ if ! docker compose version >/dev/null 2>&1; then
 fi
 
 if [ $want_test = 1 ]; then
+  # tmux: the terminal a test reads `fldeploy up`'s progress board from
+  command -v tmux >/dev/null || {
+    say "installing tmux"; DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq tmux >/dev/null; }
   command -v chromium >/dev/null || {
     say "installing chromium"; DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium >/dev/null; }
   # npm vendors ONNX Runtime Web for the in-browser demo (npm pack, pinned version)
   command -v npm >/dev/null || {
     say "installing npm"; DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq npm >/dev/null; }
+  # Podman (tests/integration/test_podman.py runs its own API service); catatonit is its init for `init: true`
+  command -v podman >/dev/null && command -v catatonit >/dev/null || {
+    say "installing podman, catatonit"
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq podman catatonit >/dev/null; }
 fi
 if [ $want_base = 1 ]; then
   base=fldeploy-local/debian:bookworm

@@ -1,17 +1,45 @@
 """The chat logic of the Chainlit app, free of Chainlit so it can be tested on its own: configuration,
-model resolution, bounded history, hybrid routing (local Foundry first, an optional cloud endpoint as
-fallback or by rule), token streaming that can be cancelled, and errors a user can act on."""
+model resolution, bounded history, a cap on message length, hybrid routing (local Foundry first, an optional
+cloud endpoint as fallback or by rule), token streaming that can be cancelled, errors a user can act on, and
+endpoint URLs shown without their credentials."""
 from __future__ import annotations
 
 import asyncio
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable, Mapping
+from typing import Awaitable, Callable, Mapping, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 DOCTOR = "Run `fldeploy doctor` on the host to see what is wrong."
 TAG = re.compile(r"^\s*#(local|cloud)\b\s*", re.IGNORECASE)
 VARIANT = re.compile(r"^(instruct-)?(generic|cuda|openvino|qnn|trt-?rtx|vitis|webgpu|dml|npu|gpu|cpu)\b")
+SECRET_PARAM = re.compile(r"key|token|secret|passw|pwd|sig|auth|credential|code", re.IGNORECASE)
+MASK = "***"
+T = TypeVar("T")
+
+
+def mask_url(url: str) -> str:
+    """The URL as a chat may show it: the password of user-info and secret-looking query values masked
+    (http://user:secret@host/v1?key=abc -> http://user:***@host/v1?key=***); a lone user-info (often a token)
+    is masked whole."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return MASK  # not a URL we can take apart: show nothing of it
+    netloc = parts.netloc
+    if "@" in netloc:
+        if ":" in host:
+            host = f"[{host}]"
+        where = host + (f":{port}" if port else "")
+        netloc = f"{parts.username}:{MASK}@{where}" if parts.password is not None else f"{MASK}@{where}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, MASK if SECRET_PARAM.search(k) else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 @dataclass
@@ -24,6 +52,11 @@ class Backend:
     connect_timeout: float
     resolved: str | None = None
     _client: object = field(default=None, repr=False)
+
+    @property
+    def shown_url(self) -> str:
+        """The base URL as messages show it (credentials masked)."""
+        return mask_url(self.base_url)
 
     @property
     def client(self):
@@ -43,6 +76,7 @@ class Config:
     system_prompt: str
     history_chars: int
     long_prompt_chars: int
+    max_prompt_chars: int = 16000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> "Config":
@@ -55,7 +89,22 @@ class Config:
             cloud = Backend("cloud", env["CLOUD_BASE_URL"], env.get("CLOUD_API_KEY", ""), env.get("CLOUD_MODEL", ""),
                             timeout, connect)
         return cls(local, cloud, env.get("SYSTEM_PROMPT", "You are a helpful assistant."),
-                   int(env.get("HISTORY_CHARS", "12000")), int(env.get("ROUTE_LONG_PROMPT_CHARS", "0")))
+                   int(env.get("HISTORY_CHARS", "12000")), int(env.get("ROUTE_LONG_PROMPT_CHARS", "0")),
+                   int(env.get("MAX_PROMPT_CHARS", "16000")))
+
+
+def welcome(config: Config) -> str:
+    """The first message of a chat: the model in use and where (URLs without their credentials)."""
+    cloud = f" Cloud fallback: {config.cloud.shown_url}." if config.cloud else ""
+    return f"Using **{config.local.resolved}** on Foundry Local ({config.local.shown_url}).{cloud}"
+
+
+def too_long(text: str, limit: int) -> str | None:
+    """What to answer instead of sending a message over the limit upstream (None: send it)."""
+    if limit <= 0 or len(text) <= limit:
+        return None
+    return (f"Your message has {len(text):,} characters; this app sends at most {limit:,} (MAX_PROMPT_CHARS). "
+            "It was not sent to the model: shorten it or split it into several messages.")
 
 
 def pick_model(configured: str, available: list[str]) -> str | None:
@@ -98,7 +147,7 @@ class StreamCut(Exception):
 def explain(exc: BaseException, backend: Backend) -> str:
     import openai
 
-    where = f"{backend.name} model endpoint {backend.base_url}"
+    where = f"{backend.name} model endpoint {backend.shown_url}"
     text = str(getattr(exc, "message", "") or exc)
     if isinstance(exc, UserFacingError):
         return str(exc)
@@ -115,8 +164,25 @@ def explain(exc: BaseException, backend: Backend) -> str:
     return f"The answer from the {where} broke off: {text[:200]}. {DOCTOR}"
 
 
+def keep_recent(items: list[T], budget: int, size: Callable[[T], int]) -> list[T]:
+    """The newest items whose sizes add up to at most budget; the newest one is kept whatever its size."""
+    kept: list[T] = []
+    used = 0
+    for item in reversed(items):
+        used += size(item)
+        if kept and used > budget:
+            break
+        kept.append(item)
+    return kept[::-1]
+
+
+def _content_size(turn: dict) -> int:
+    return len(turn["content"])
+
+
 class History:
-    """The conversation of one chat session, trimmed to a character budget (oldest turns dropped first)."""
+    """The conversation of one chat session, trimmed to a character budget (oldest turns dropped first):
+    in memory on every turn, and again with the system prompt counted when sent."""
 
     def __init__(self, budget_chars: int) -> None:
         self.budget = budget_chars
@@ -124,23 +190,26 @@ class History:
 
     def add(self, role: str, content: str) -> None:
         self.turns.append({"role": role, "content": content})
+        self.turns = self._recent(self.budget)
 
     def forget_last(self) -> None:
         """Drop the last turn (a question that got no answer, so the next one does not follow it unanswered)."""
         if self.turns:
             self.turns.pop()
 
+    @property
+    def chars(self) -> int:
+        return sum(_content_size(t) for t in self.turns)
+
+    def _recent(self, budget: int) -> list[dict]:
+        kept = keep_recent(self.turns, budget, _content_size)
+        while kept and kept[0]["role"] != "user":  # start the kept history with a user turn
+            kept.pop(0)
+        return kept
+
     def messages(self, system_prompt: str) -> list[dict]:
-        kept: list[dict] = []
-        used = len(system_prompt)
-        for turn in reversed(self.turns):
-            used += len(turn["content"])
-            if kept and used > self.budget:
-                break
-            kept.append(turn)
-        while kept and kept[-1]["role"] != "user":  # start the kept history with a user turn
-            kept.pop()
-        return ([{"role": "system", "content": system_prompt}] if system_prompt else []) + kept[::-1]
+        kept = self._recent(self.budget - len(system_prompt))
+        return ([{"role": "system", "content": system_prompt}] if system_prompt else []) + kept
 
 
 def route(text: str, config: Config) -> tuple[list[Backend], str, str]:

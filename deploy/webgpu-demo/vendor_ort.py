@@ -7,6 +7,7 @@ Usage: python vendor_ort.py    (needs npm; the tarball is kept in ../../.cache)
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -40,7 +41,11 @@ def main() -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     tarball = CACHE / f"{PACKAGE}-{VERSION}.tgz"
     if not tarball.exists():
-        subprocess.run(["npm", "pack", f"{PACKAGE}@{VERSION}", "--silent", "--pack-destination", str(CACHE)],
+        npm = shutil.which("npm")  # on Windows npm is npm.cmd, which only a PATH search with PATHEXT finds
+        if npm is None:
+            print("npm not found on PATH: install Node.js (it brings npm)", file=sys.stderr)
+            return 1
+        subprocess.run([npm, "pack", f"{PACKAGE}@{VERSION}", "--silent", "--pack-destination", str(CACHE)],
                        check=True, stdout=subprocess.DEVNULL)
     TARGET.mkdir(parents=True, exist_ok=True)
     with tarfile.open(tarball) as tar:

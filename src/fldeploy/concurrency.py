@@ -38,3 +38,14 @@ def gather(tasks: dict[str, Callable[[], Any]], timeout: float,
     for name, t in sorted(threads.items(), key=lambda item: limits[item[0]]):
         t.join(max(0.0, start + limits[name] - time.monotonic()))
     return {name: results[name] if name in results else TimedOut(limits[name]) for name in tasks}
+
+
+def timed(fn: Callable[[], Any], took: dict[str, float], name: str) -> Callable[[], Any]:
+    """fn, recording into took[name] how many milliseconds it ran (finished or not)."""
+    def run() -> Any:
+        start = time.monotonic()
+        try:
+            return fn()
+        finally:
+            took[name] = (time.monotonic() - start) * 1000
+    return run

@@ -12,7 +12,8 @@ PORTS_FLAGS = {"--openwebui-port": "openwebui_port", "--chainlit-port": "chainli
 
 
 def parse_ports_args(args: list[str]) -> tuple[dict, list[int], bool] | None:
-    """(flags, extra ports, json) for a plain `ports` command line, or None when typer should parse it."""
+    """(flags, extra ports, json) for a plain `ports` command line, or None when typer should parse it (and
+    report anything invalid, e.g. a port outside 1-65535, as the usage error it is)."""
     flags: dict = {}
     extra: list[int] = []
     as_json = False
@@ -24,7 +25,7 @@ def parse_ports_args(args: list[str]) -> tuple[dict, list[int], bool] | None:
         elif arg in PORTS_FLAGS and i + 1 < len(args):
             flags[PORTS_FLAGS[arg]] = args[i + 1]
             i += 1
-        elif arg.isdigit():
+        elif arg.isascii() and arg.isdigit() and 1 <= int(arg) <= 65535:
             extra.append(int(arg))
         else:
             return None
@@ -51,6 +52,10 @@ def _lean_ports(args: list[str]) -> int | None:
 
 
 def main() -> None:
+    from .adapters import platform
+
+    for stream in (sys.stdout, sys.stderr):  # a redirected Windows console is cp1252: replace, never crash
+        platform.console_safe(stream)
     args = sys.argv[1:]
     if args[:1] == ["ports"] and not os.environ.get("FLDEPLOY_NO_LEAN_PATH"):
         code = _lean_ports(args[1:])

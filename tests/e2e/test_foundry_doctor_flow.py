@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from fldeploy.commands.doctor_stack import STACK_IDS
+from fldeploy.checks.registry import STACK_IDS
 
 from ..support.fixtures import isolated_env
 

@@ -1,13 +1,19 @@
 """Foundry's port moves and Open WebUI still lists its models after `up`; a Foundry that listens on loopback
-only is reached through the relay `up` adds by itself."""
+only is reached through the relay `up` adds by itself, which runs unprivileged with a connection limit."""
 from __future__ import annotations
 
+import json
+import re
+import socket
 import subprocess
+
+import pytest
 
 from ..support.fixtures import BASE_IMAGE, run_fldeploy
 from ..support.servers import free_port
 from ..support.stack import make_stack, remove_stack
 
+from fldeploy.adapters import net
 from fldeploy.foundry import demo
 
 
@@ -80,5 +86,68 @@ def test_loopback_only_foundry_is_reached_through_the_relay(tmp_path, stack_imag
         bind = next(c for c in stack.fl("doctor", "--json").json["data"]["checks"] if c["id"] == "foundry.bind")
         assert bind["status"] == "ok" and "relay" in bind["cause"]
     finally:
+        remove_stack(stack)
+        run_fldeploy("foundry", "stop", env=stack.env, timeout=60)
+
+
+def _status(pid: int) -> dict:
+    with open(f"/proc/{pid}/status") as f:
+        return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+
+
+def _tree(pid: int) -> list[int]:
+    """pid and its descendants (docker-init, then socat)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        with open(f"/proc/{p}/task/{p}/children") as f:
+            todo += [int(c) for c in f.read().split()]
+    return out
+
+
+def test_relay_runs_unprivileged_with_a_connection_limit(tmp_path, stack_images, tiny_model, catalog_url):
+    stack = make_stack(tmp_path, FLDEPLOY_SERVICES="open-webui")
+    demo.install_into_cache(tiny_model, stack.env["FLDEPLOY_MODEL_CACHE_DIR"])
+    held: list[socket.socket] = []
+    try:
+        _start(stack, catalog_url, free_port(), bind="loopback")
+        up = stack.fl("up", "--json")
+        assert up.code == 0, up.out + up.err
+        assert up.json["data"]["foundry"]["relay"] is True
+        assert _checks(up)["stack.openwebui"]["status"] == "ok"
+
+        cid = stack.compose("ps", "-q", "foundry-relay").stdout.strip()
+        info = json.loads(subprocess.run(["docker", "inspect", cid], capture_output=True, text=True,
+                                         check=True).stdout)[0]
+        assert info["Config"]["User"] == "65534:65534"
+        assert [c.upper() for c in info["HostConfig"]["CapDrop"]] == ["ALL"]
+        assert "no-new-privileges:true" in info["HostConfig"]["SecurityOpt"]
+        processes = _tree(info["State"]["Pid"])
+        assert len(processes) >= 2, "docker-init and socat"
+        for pid in processes:
+            status = _status(pid)
+            assert status["Uid"].split() == ["65534"] * 4 and status["Gid"].split() == ["65534"] * 4, status
+            assert int(status["CapEff"], 16) == int(status["CapPrm"], 16) == 0, status
+            assert status["NoNewPrivs"].strip() == "1", status
+
+        # more connections than max-children: the one past the limit waits, and is served once one closes
+        limit = int(re.search(r"max-children=(\d+)", " ".join(info["Config"]["Cmd"])).group(1))
+        where = (net.interface_ipv4("docker0"), int(stack.env["FLDEPLOY_RELAY_PORT"]))
+        held = [socket.create_connection(where, timeout=5) for _ in range(limit)]
+        extra = socket.create_connection(where, timeout=5)
+        held.append(extra)
+        extra.sendall(b"GET /v1/models HTTP/1.0\r\nHost: relay\r\n\r\n")
+        extra.settimeout(3)
+        with pytest.raises(socket.timeout):
+            extra.recv(1)
+        for s in held[:-1]:
+            s.close()
+        extra.settimeout(30)
+        assert extra.recv(16).startswith(b"HTTP/1."), "served once connections below the limit closed"
+        assert stack.fl("status").code == 0
+    finally:
+        for s in held:
+            s.close()
         remove_stack(stack)
         run_fldeploy("foundry", "stop", env=stack.env, timeout=60)

@@ -47,6 +47,10 @@ def test_up_status_down_up_keeps_data_and_plain_compose_runs_the_files(stack, fo
 
     again = stack.fl("up", "--json")
     assert again.code == 0 and again.json["data"]["files_written"] == [], "a second up changes nothing"
+    light = {c["id"]: c for c in again.json["data"]["checks"]}
+    assert "nothing changed since the full end-to-end check passed" in light["stack.openwebui"]["cause"], \
+        "nothing changed since the full check: sign-in and repairs, no chat"
+    assert "ui_answer" not in light["stack.openwebui"]["data"]
 
     doctor = stack.fl("doctor", "--json")
     assert doctor.code == 0 and doctor.json["status"] == "ok", doctor.out
@@ -59,6 +63,9 @@ def test_up_status_down_up_keeps_data_and_plain_compose_runs_the_files(stack, fo
 
     back = stack.fl("up", "--json")
     assert back.code == 0, back.out + back.err
+    full = {c["id"]: c for c in back.json["data"]["checks"]}
+    assert full["stack.openwebui"]["data"]["ui_answer"] == "Hello from tiny model", \
+        "containers were made again: the full check runs"
     assert chat_id in [c["id"] for c in _admin(stack).chats()], "the chat survived down + up"
 
     assert stack.fl("down").code == 0
@@ -95,7 +102,7 @@ def test_down_volumes_needs_yes_when_not_interactive(stack):
 
 def test_port_taken_between_preflight_and_start_is_a_conflict_not_a_traceback(stack, hold_port):
     from fldeploy import settings as settings_mod
-    from fldeploy.commands.up import _compose_failure
+    from fldeploy.services.deploy import _compose_failure
 
     assert stack.fl("render").code == 0
     pid, _ = hold_port("127.0.0.1", stack.openwebui_port)

@@ -1,5 +1,6 @@
 """The Chainlit app's chat logic (deploy/chainlit/chat_core.py) against the real Foundry runtime and local
-OpenAI-compatible stand-ins: streaming, history, concurrency, stop, errors users can act on, hybrid routing."""
+OpenAI-compatible stand-ins: streaming, history (bounded in memory), concurrency, stop, errors users can act on
+(without the endpoint's credentials), hybrid routing."""
 from __future__ import annotations
 
 import asyncio
@@ -60,6 +61,28 @@ def test_history_reaches_the_model():
             history.add("assistant", reply.text)
         assert reply.text.endswith("(messages: 4)"), "system + user + assistant + user"
         assert [m["content"] for m in cloud.requests[-1]["messages"]][:2] == ["Be brief.", "first question"]
+
+
+def test_a_long_chat_keeps_memory_bounded_and_the_latest_turns_reach_the_model():
+    with openai_standin() as standin:
+        local = backend(standin.url)
+        history = History(2_000)
+        for i in range(100):
+            history.add("user", f"question {i} " + "q" * 100)
+            reply, _ = collect([local], history.messages("Be brief."))
+            history.add("assistant", reply.text)
+            assert history.chars <= 2_000, f"turn {i}: {history.chars} characters kept in memory"
+        sent = standin.requests[-1]["messages"]
+    assert len(standin.requests) == 100 and sent[0]["content"] == "Be brief."
+    assert sent[-1]["content"].startswith("question 99 ") and sent[-3]["content"].startswith("question 98 ")
+    assert sum(len(m["content"]) for m in sent) <= 2_000
+
+
+def test_errors_name_the_endpoint_without_its_credentials():
+    port = free_port()
+    local = backend(f"http://fluser:fl-secret@127.0.0.1:{port}/v1")
+    reply, _ = collect([local], user("hi"))
+    assert f"http://fluser:***@127.0.0.1:{port}/v1" in reply.error and "fl-secret" not in reply.error
 
 
 def test_two_sessions_stream_interleaved_not_one_after_the_other():

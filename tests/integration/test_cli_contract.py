@@ -98,3 +98,9 @@ def test_help_teaches_with_examples_and_exit_codes(fl):
                           ("foundry start", "fldeploy foundry start --model phi-4-mini")):
         out = fl(*verb.split(), "--help").out
         assert example in out, f"{verb} --help shows an example"
+
+
+def test_doctor_says_why_it_could_not_run(fl):
+    run = fl("doctor", FLDEPLOY_OPENWEBUI_PORT="three thousand")
+    assert run.code == 3
+    assert "error: FLDEPLOY_OPENWEBUI_PORT: openwebui_port must be" in run.err and "fix:" in run.err

@@ -1,13 +1,23 @@
-"""Finding Foundry Local for real: settings, the foundry CLI (fake: documented output only), the embedded
-process, psutil process scan, historical ports; several candidates; the port-moved diagnosis."""
+"""Finding Foundry Local for real: settings, the foundry CLI of both generations (fake: documented output
+only; slow, stopped, hung), the embedded process, psutil process scan, historical ports; several candidates;
+the port-moved diagnosis."""
 from __future__ import annotations
 
+import json
 import os
+import re
+import subprocess
+import sys
+import time
 
 import pytest
 
+from fldeploy.core import fix_texts
+from fldeploy.core.foundry_rules import CLI_VERBS
+
 from ..support import fake_foundry_cli
-from ..support.servers import hung_server, status_server
+from ..support.fixtures import isolated_env
+from ..support.servers import free_port, hung_server, status_server
 
 
 def _checks(run) -> dict:
@@ -42,6 +52,7 @@ def test_foundry_cli_output_names_the_endpoint(fl, foundry, tmp_path, mode):
     run = fl("doctor", "--json", PATH=_path_with(tmp_path / "bin"))
     found = run.json["data"]["foundry"]
     assert found["url"] == foundry.url and found["source"] == "foundry-cli"
+    assert found["cli"] == fake_foundry_cli.generation(mode)
 
 
 @pytest.mark.parametrize("mode", ["old-stopped", "hang", "garbage"])
@@ -51,8 +62,89 @@ def test_unhelpful_cli_does_not_hide_a_running_foundry(fl, foundry, tmp_path, mo
     found = run.json["data"]["foundry"]
     # another Foundry on this machine may win the process scan; ours must be among those that answer
     assert found["source"] == "process" and foundry.url in _answering(found)
-    expected_note = {"old-stopped": "not running", "hang": "did not answer", "garbage": "printed no service URL"}
+    expected_note = {"old-stopped": "foundry service status: not running", "hang": "not waited for",
+                     "garbage": "printed no service URL"}
     assert any(expected_note[mode] in n for n in found["notes"]), found["notes"]
+
+
+def test_running_false_is_honoured_even_when_the_url_it_prints_answers(fl, foundry, tmp_path):
+    """CLI 0.10 may print the last server's URL with `running: false`: not a Foundry found by the CLI."""
+    fake_foundry_cli.install(tmp_path / "bin", "new-stopped", url=foundry.url)
+    run = fl("doctor", "--json", PATH=_path_with(tmp_path / "bin"))
+    found = run.json["data"]["foundry"]
+    assert all(c["source"] != "foundry-cli" for c in found["candidates"]), found["candidates"]
+    assert found["source"] == "process" and found["cli"] == "server"
+    assert f"foundry server status -o json: not running (it printed {foundry.url}: not used)" in found["notes"]
+
+
+def test_localhost_from_the_cli_is_asked_as_127_0_0_1(fl, foundry, tmp_path):
+    port = foundry.url.rsplit(":", 1)[1]
+    fake_foundry_cli.install(tmp_path / "bin", "new", url=f"http://localhost:{port}")
+    run = fl("doctor", "--json", PATH=_path_with(tmp_path / "bin"))
+    found = run.json["data"]["foundry"]
+    assert (found["url"], found["source"]) == (f"http://127.0.0.1:{port}", "foundry-cli")
+
+
+def test_a_slow_cli_does_not_slow_doctor_when_foundry_is_found_elsewhere(fl, foundry, tmp_path):
+    fake_foundry_cli.install(tmp_path / "bin", "new", url=foundry.url, delay=8)
+    start = time.monotonic()
+    run = fl("doctor", "--json", PATH=_path_with(tmp_path / "bin"), timeout=60)
+    took = time.monotonic() - start
+    found = run.json["data"]["foundry"]
+    assert found["source"] == "process" and foundry.url in _answering(found) and found["cli"] is None
+    assert any("not waited for" in n for n in found["notes"]), found["notes"]
+    assert run.json["data"]["took_ms"]["foundry"] < 4000 and took < 8, (took, run.json["data"]["took_ms"])
+
+
+@pytest.fixture
+def models_only_the_cli_knows(own_netns, tmp_path):
+    """An OpenAI-style /v1/models on a port no other source looks at, inside a network namespace where no
+    other Foundry is visible: only the foundry CLI can name it."""
+    (tmp_path / "www/v1").mkdir(parents=True)
+    (tmp_path / "www/v1/models").write_text(json.dumps({"object": "list", "data": [{"id": "slow-cli-model:1"}]}))
+    port = free_port()
+    server = subprocess.Popen(own_netns.argv([sys.executable, "-u", "-m", "http.server", str(port), "--bind",
+                                              "127.0.0.1", "--directory", str(tmp_path / "www")]),
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert "Serving HTTP" in server.stdout.readline()
+    yield own_netns, port
+    server.kill()
+    server.wait()
+
+
+def test_a_slow_cli_that_alone_knows_foundry_is_waited_for(models_only_the_cli_knows, tmp_path):
+    netns, port = models_only_the_cli_knows
+    fake_foundry_cli.install(tmp_path / "bin", "new", url=f"http://localhost:{port}", delay=3)
+    env = isolated_env(tmp_path, PATH=_path_with(tmp_path / "bin"))
+    run = netns.fl("doctor", "--json", env=env, timeout=60)
+    found = run.json["data"]["foundry"]
+    assert (found["url"], found["source"], found["cli"]) == (f"http://127.0.0.1:{port}", "foundry-cli", "server")
+    assert found["models"] == ["slow-cli-model:1"]
+    assert run.json["data"]["took_ms"]["foundry"] >= 3000
+
+
+def test_a_cli_slower_than_its_budget_is_named(models_only_the_cli_knows, tmp_path):
+    netns, port = models_only_the_cli_knows
+    fake_foundry_cli.install(tmp_path / "bin", "new", url=f"http://127.0.0.1:{port}", delay=6)
+    env = isolated_env(tmp_path, PATH=_path_with(tmp_path / "bin"), FLDEPLOY_CLI_TIMEOUT="1")
+    run = netns.fl("doctor", "--json", env=env, timeout=60)
+    endpoint = _checks(run)["foundry.endpoint"]
+    assert run.code == 1 and endpoint["status"] == "fail"
+    assert "the foundry CLI did not answer within 1.0s (cli_timeout)" in endpoint["cause"]
+    assert run.json["data"]["took_ms"]["foundry"] < 5000
+
+
+@pytest.mark.parametrize("mode", ["new", "old-running"])
+def test_the_fixes_speak_the_cli_that_answered(tmp_path, mode):
+    """Every `foundry …` command a fix names for a CLI generation is one that generation accepts."""
+    cli = fake_foundry_cli.install(tmp_path / "bin", mode)
+    generation = fake_foundry_cli.generation(mode)
+    named = {command for platform in fix_texts.PLATFORMS for key in ("foundry.start", "foundry.restart",
+                                                                   "foundry.logs", "foundry.load")
+             for command in re.findall(r"`(foundry [^`]+)`", fix_texts.fix(key, platform, cli=generation))}
+    assert named and all(fake_foundry_cli.answers(cli, command) for command in named), named
+    other = fake_foundry_cli.generation("new" if generation == "service" else "old-running")
+    assert not fake_foundry_cli.answers(cli, CLI_VERBS[other]["start"][0])
 
 
 def test_embedded_state_is_a_source(foundry):

@@ -56,7 +56,15 @@ def status_server(status: int, body: dict | None = None, host: str = "127.0.0.1"
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer((host, 0), Handler)
+    with serving(Handler, host) as url:
+        yield url
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1"):
+    """A real HTTP server on a free loopback port with this handler; yields its URL, stops it afterwards."""
+    server = ThreadingHTTPServer((host, 0), handler)
+    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://{host}:{server.server_address[1]}"

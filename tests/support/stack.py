@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -73,3 +74,15 @@ def make_stack(root, **extra: str) -> Stack:
 def remove_stack(stack: Stack) -> None:
     subprocess.run(["docker", "compose", "-p", stack.project, "down", "--volumes", "--remove-orphans", "-t", "2"],
                    cwd=stack.dir, capture_output=True, timeout=120)
+
+
+@contextmanager
+def stack_up(root, foundry_url: str, **extra: str):
+    """A stack of the test's own, up (asserted), removed with its volume afterwards."""
+    made = make_stack(root, FLDEPLOY_FOUNDRY_URL=foundry_url, **extra)
+    try:
+        up = made.fl("up", "--json")
+        assert up.code == 0, up.out + up.err
+        yield made
+    finally:
+        remove_stack(made)

@@ -1,11 +1,14 @@
 """Finding Foundry Local: URL normalisation, CLI output parsing, choosing among candidates, model ids."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fldeploy.core.foundry_rules import (
-    Candidate, Probe, api_url, bind_hosts, choose, connectable_url, dedupe, normalise_base_url,
-    parse_server_status_json, parse_service_status, resolve_model, url_host, url_port,
+    CLI_VERBS, Candidate, CliStatus, Probe, api_url, bind_hosts, choose, cli_candidates, connectable_url, dedupe,
+    ipv4_loopback, normalise_base_url, parse_server_status_json, parse_service_status, resolve_model, url_host,
+    url_port,
 )
 
 pytestmark = pytest.mark.unit
@@ -75,21 +78,34 @@ def test_url_host(url, host):
     assert url_host(url) == host
 
 
-# --- foundry server status -o json (new CLI) -------------------------------------------------------
+# --- foundry server status -o json (CLI 0.10+) ---------------------------------------------------
+# Shapes as public consumers of the 0.10 CLI read them: {"running": true, "state": "ready", "webUrls": [...]}
+# (see tests/support/fake_foundry_cli.py for the sources).
 
-def test_server_status_json_lists_web_urls():
-    text = '{"status": "running", "webUrls": ["http://127.0.0.1:5273", "http://[::1]:5273"]}'
-    assert parse_server_status_json(text) == ["http://127.0.0.1:5273", "http://[::1]:5273"]
+def test_server_status_json_running_lists_web_urls():
+    urls = ["http://127.0.0.1:5273", "http://[::1]:5273"]
+    text = json.dumps({"running": True, "state": "ready", "webUrls": urls})
+    assert parse_server_status_json(text) == CliStatus("server", True, urls)
 
 
 def test_server_status_json_tolerates_text_around_the_json():
-    text = 'Checking server...\n{\n  "webUrls": ["http://127.0.0.1:51211"]\n}\nDone.\n'
-    assert parse_server_status_json(text) == ["http://127.0.0.1:51211"]
+    text = 'Checking server...\n{\n  "running": true,\n  "webUrls": ["http://127.0.0.1:51211"]\n}\nDone.\n'
+    assert parse_server_status_json(text) == CliStatus("server", True, ["http://127.0.0.1:51211"])
 
 
 def test_server_status_json_drops_empty_and_non_string_urls():
-    assert parse_server_status_json('{"webUrls": ["", null, 5, "http://127.0.0.1:5273"]}') == [
-        "http://127.0.0.1:5273"]
+    status = parse_server_status_json('{"webUrls": ["", null, 5, "http://127.0.0.1:5273"]}')
+    assert status == CliStatus("server", None, ["http://127.0.0.1:5273"])
+
+
+@pytest.mark.parametrize("text", [
+    '{"running": false, "state": "not_running", "webUrls": ["http://127.0.0.1:62911"]}',
+    '{"state": "not_running", "webUrls": ["http://127.0.0.1:62911"]}',
+    '{"running": false}',
+])
+def test_server_status_json_not_running_even_with_a_url(text):
+    status = parse_server_status_json(text)
+    assert status.generation == "server" and status.running is False
 
 
 @pytest.mark.parametrize("text", [
@@ -97,26 +113,78 @@ def test_server_status_json_drops_empty_and_non_string_urls():
     "{not json at all}",
     '{"status": "running"}',
     '{"webUrls": "http://127.0.0.1:5273"}',
+    '["http://127.0.0.1:5273"]',
     "",
 ])
 def test_server_status_json_none_when_not_that_json(text):
     assert parse_server_status_json(text) is None
 
 
-# --- foundry service status (older CLI) ------------------------------------------------------------
+# --- foundry service status (earlier, service-based CLI) ----------------------------------------------
 
-def test_service_status_running_line_gives_base_url():
+def test_service_status_running_line_gives_the_url():
     text = "🟢 Model management service is running on http://127.0.0.1:5273/openai/status\n"
-    assert parse_service_status(text) == ("running", "http://127.0.0.1:5273")
+    assert parse_service_status(text) == CliStatus("service", True, ["http://127.0.0.1:5273/openai/status"])
 
 
 def test_service_status_not_running_line():
-    assert parse_service_status("🔴 Model management service is not running!\n") == ("stopped", None)
+    assert parse_service_status("🔴 Model management service is not running!\n") == CliStatus("service", False, [])
 
 
 @pytest.mark.parametrize("text", ["", "Unknown command 'service'.", "Usage: foundry [command]"])
-def test_service_status_unrelated_text_is_unknown(text):
-    assert parse_service_status(text) == ("unknown", None)
+def test_service_status_unrelated_text_is_none(text):
+    assert parse_service_status(text) is None
+
+
+# --- what a CLI answer contributes ------------------------------------------------------------------
+
+def test_running_cli_gives_one_candidate_per_url():
+    candidates, notes = cli_candidates(CliStatus("server", True, ["http://127.0.0.1:5273", "http://[::1]:5273"]))
+    assert [(c.url, c.source, c.detail) for c in candidates] == [
+        ("http://127.0.0.1:5273", "foundry-cli", "foundry server status -o json"),
+        ("http://[::1]:5273", "foundry-cli", "foundry server status -o json")]
+    assert notes == []
+
+
+def test_running_false_is_honoured_even_when_a_url_is_printed():
+    candidates, notes = cli_candidates(CliStatus("server", False, ["http://127.0.0.1:62911"]))
+    assert candidates == []
+    assert notes == ["foundry server status -o json: not running (it printed http://127.0.0.1:62911: not used)"]
+
+
+def test_stopped_service_and_silent_cli_give_notes():
+    assert cli_candidates(CliStatus("service", False, [])) == ([], ["foundry service status: not running"])
+    silent = cli_candidates(CliStatus("server", None, []))
+    assert silent == ([], ["foundry server status -o json printed no service URL"])
+
+
+@pytest.mark.parametrize("generation", ["server", "service"])
+def test_each_generation_has_its_verbs(generation):
+    verbs = CLI_VERBS[generation]
+    assert set(verbs) == {"status", "start", "restart", "load", "logs"}
+    assert verbs["start"] == (f"foundry {generation} start",)
+    assert verbs["restart"] == (f"foundry {generation} restart",)
+    assert all(command.startswith("foundry model ") for command in verbs["load"])
+
+
+# --- localhost is asked as 127.0.0.1 ----------------------------------------------------------------
+
+@pytest.mark.parametrize("url, expected", [
+    ("http://localhost:5273", "http://127.0.0.1:5273"),
+    ("http://LocalHost:5273/v1", "http://127.0.0.1:5273/v1"),
+    ("http://user:pw@localhost:5273", "http://user:pw@127.0.0.1:5273"),
+    ("http://localhost", "http://127.0.0.1"),
+    ("http://[::1]:5273", "http://[::1]:5273"),
+    ("http://localhost.example:5273", "http://localhost.example:5273"),
+])
+def test_ipv4_loopback(url, expected):
+    assert ipv4_loopback(url) == expected
+
+
+def test_dedupe_merges_localhost_with_127_0_0_1():
+    out = dedupe([Candidate("http://localhost:5273/openai/status", "foundry-cli", "foundry service status"),
+                  Candidate("http://127.0.0.1:5273", "process", "foundry pid 7")])
+    assert [(c.url, c.source) for c in out] == [("http://127.0.0.1:5273", "foundry-cli")]
 
 
 # --- dedupe / choose --------------------------------------------------------------------------------

@@ -192,3 +192,194 @@ def test_out_of_range_and_boolean_numbers_are_rejected(name, raw, expect):
     with pytest.raises(ConfigError) as err:
         s.resolve({}, {}, {name: (raw, 4)}, "/etc/fl.yaml")
     assert f"/etc/fl.yaml:4: {name} must" in err.value.message and expect in err.value.message
+
+
+# --- each setting's rule, declared in its Spec line, applied wherever the value comes from -----------
+
+@pytest.mark.parametrize("name, raw, part", [
+    ("volume", "/home/someone", "is not a Docker volume name (a path would bind-mount that host folder)"),
+    ("project", "My Stack", "is not a Compose project name"),
+    ("openwebui_image", "ghcr.io/x/Y:latest", "is not a Docker image reference"),
+    ("chainlit_image", "img;rm -rf /", "is not a Docker image reference"),
+    ("relay_image", "http://x/y", "is not a Docker image reference"),
+    ("webgpu_demo_image", "UPPER", "is not a Docker image reference"),
+    ("base_image", "-debian", "is not a Docker image reference"),
+    ("foundry_url", "file:///etc/passwd", "must be an http:// or https:// URL, not file:"),
+    ("foundry_url", "http://[::1", "write IPv6 addresses in brackets"),
+    ("catalog_url", "ftp://mirror/catalog", "must be an http:// or https:// URL, not ftp:"),
+    ("admin_email", "admin", "is not an email address"),
+    ("admin_email", "a\x85@b.c", "contains U+0085 (a control character)"),
+    ("services", "open-webui,ollama", "names unknown services: 'ollama'"),
+    ("model", "phi\u2028x", "contains U+2028 (a line separator)"),
+    ("stack_dir", "/tmp/x\ny", "contains U+000A"),
+    ("model_cache_dir", "  ", "is empty"),
+    ("api_key", "", "is empty"),
+])
+@pytest.mark.parametrize("origin", ["flag", "env", "file"])
+def test_every_setting_that_reaches_docker_or_a_file_is_checked_naming_its_source(name, raw, part, origin):
+    flags, env, config = {}, {}, {}
+    where = {"flag": "--" + name.replace("_", "-"), "env": "FLDEPLOY_" + name.upper(), "file": f"{CFG}:9"}[origin]
+    if origin == "flag":
+        flags[name] = raw
+    elif origin == "env":
+        env["FLDEPLOY_" + name.upper()] = raw
+    else:
+        config[name] = (raw, 9)
+    if origin == "env" and raw == "":
+        return  # an empty environment variable means unset
+    with pytest.raises(ConfigError) as err:
+        s.resolve(flags, env, config, CFG)
+    assert err.value.message.startswith(f"{where}: {name} ") and part in err.value.message, err.value.message
+    assert err.value.fix and where in err.value.fix
+    assert err.value.exit_code == ExitCode.CONFIG
+
+
+def test_secrets_are_never_echoed_in_errors():
+    with pytest.raises(ConfigError) as err:
+        s.resolve({}, {"API_KEY": "sk-secret\rWEBUI_SECRET_KEY=attacker"}, {}, None)
+    assert err.value.message == "API_KEY: api_key contains U+000D (a control character)"
+    assert "sk-secret" not in err.value.message + err.value.fix
+
+
+def test_every_default_passes_its_own_rule():
+    defaults = s.resolve({}, {}, {}, None)
+    for spec in s.SPECS:
+        value = getattr(defaults, spec.name)
+        if value is not None:
+            assert s.coerce(spec, value, "default") == value
+
+
+def test_values_that_pass_are_kept_as_given():
+    got = s.resolve({"foundry_url": "localhost:5273/v1"}, {"FLDEPLOY_VOLUME": "my.data_1",
+                    "FLDEPLOY_OPENWEBUI_IMAGE": "registry.local:5000/ow/open-webui:v1@sha256:" + "a" * 64,
+                    "FLDEPLOY_SERVICES": "chainlit, webgpu-demo", "FLDEPLOY_ADMIN_EMAIL": "me+x@example.org"}, {}, None)
+    assert got.foundry_url == "localhost:5273/v1" and got.volume == "my.data_1"
+    assert got.services == "chainlit, webgpu-demo" and got.admin_email == "me+x@example.org"
+
+
+def test_empty_optional_string_is_unset():
+    got = s.resolve({}, {}, {"model": ("", 1), "base_image": ("", 2)}, CFG)
+    assert got.model is None and got.base_image is None
+
+
+def test_null_for_a_setting_with_a_default_is_refused():
+    with pytest.raises(ConfigError) as err:
+        s.resolve({}, {}, {"admin_email": (None, 3)}, CFG)
+    assert err.value.message == f"{CFG}:3: admin_email has no value (YAML null)"
+    assert "remove the admin_email line to use the default (admin@fldeploy.local)" in err.value.fix
+
+
+def test_long_values_are_shortened_in_errors():
+    with pytest.raises(ConfigError) as err:
+        s.resolve({}, {}, {"openwebui_port": ("x" * 10000, 1)}, CFG)
+    assert len(err.value.message) < 200
+
+
+# --- hostile settings files --------------------------------------------------------------------------
+
+ALIAS_BOMB = "model:\n  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+    f"  {n}: &{n} [{', '.join(['*' + p] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi"))
+
+
+def test_alias_bomb_is_refused_before_it_expands():
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(ConfigError) as err:
+        s.parse_config(ALIAS_BOMB, CFG)
+    assert time.monotonic() - start < 1
+    assert err.value.message == f"{CFG}:2: YAML anchors and aliases (&name, *name) are not allowed"
+    assert len(err.value.message + err.value.fix) < 300
+
+
+@pytest.mark.parametrize("text, line", [("model: &m phi\n", 1), ("project: x\nmodel: *m\n", 2),
+                                         ("<<: &base {model: x}\n", 1)])
+def test_anchors_and_aliases_are_refused(text, line):
+    with pytest.raises(ConfigError, match=rf"^{CFG}:{line}: YAML anchors and aliases"):
+        s.parse_config(text, CFG)
+
+
+@pytest.mark.parametrize("text, part", [
+    ("model: !!python/object/apply:os.system ['touch /tmp/pwned']\n", "YAML tag"),
+    ("model: !!python/name:os.system\n", "YAML tag"),
+    ("model: !!binary aGVsbG8=\n", "YAML tag"),
+    ("model: !local x\n", "YAML tag"),
+    ("model: [a, b]\n", "model must be str, got a YAML list"),
+    ("model: {a: b}\n", "model must be str, got a YAML mapping"),
+    ("model: " + "[" * 5000 + "]" * 5000 + "\n", "nested more than"),
+    ("{[a]: 1}\n", "unknown setting a sequence used as a key"),
+    ("? {a: 1}\n: x\n", "unknown setting a mapping used as a key"),
+    ("model: a\nmodel: b\n", "model is set twice (first on line 1)"),
+    ("model: \"\\x00\"\n", "contains U+0000"),
+])
+def test_yaml_features_settings_do_not_need_are_refused(text, part):
+    with pytest.raises(ConfigError) as err:
+        s.resolve({}, {}, s.parse_config(text, CFG), CFG)
+    assert err.value.message.startswith(f"{CFG}:") and part in err.value.message, err.value.message
+    assert err.value.exit_code == 3
+
+
+@pytest.mark.parametrize("text, quoted", [
+    ("api_key: 0123\n", "quote it: api_key: '...'"),
+    ("model: 0123\n", "quote it: model: '0123'"),
+    ("model: yes\n", "quote it: model: 'yes'"),
+    ("model: off\n", "quote it: model: 'off'"),
+    ("project: 10.5\n", "quote it: project: '10.5'"),
+    ("model: 2001-01-01\n", "quote it: model: '2001-01-01'"),
+    ("model: 1:30\n", "quote it: model: '1:30'"),
+    ("admin_email: .inf\n", "quote it: admin_email: '.inf'"),
+])
+def test_yaml_1_1_typing_of_a_string_setting_is_refused(text, quoted):
+    with pytest.raises(ConfigError) as err:
+        s.parse_config(text, CFG)
+    assert err.value.message.startswith(f"{CFG}:1: ") and "must be a string" in err.value.message
+    assert err.value.fix == quoted
+    assert "0123" not in err.value.message + err.value.fix or not text.startswith("api_key")
+
+
+def test_quoted_strings_are_read_as_written():
+    got = s.resolve({}, {}, s.parse_config("api_key: '0123'\nmodel: \"yes\"\nproject: '017'\n", CFG), CFG)
+    assert (got.api_key, got.model, got.project) == ("0123", "yes", "017")
+
+
+@pytest.mark.parametrize("text", ["openwebui_port: 0x0BB8\n", "openwebui_port: 05000\n", "openwebui_port: 3_000\n",
+                                  "openwebui_port: 0b101110111000\n", "openwebui_port: 50:00\n"])
+def test_ports_must_be_plain_decimal(text):
+    with pytest.raises(ConfigError, match=rf"^{CFG}:1: openwebui_port is written '.*', which YAML reads as \d+$"):
+        s.parse_config(text, CFG)
+
+
+def test_booleans_and_numbers_where_they_belong_still_work():
+    got = s.resolve({}, {}, s.parse_config("public: yes\nbuild_local: on\nopenwebui_port: 3001\n"
+                                           "http_timeout: 1.5\nchainlit_port: '8181'\n", CFG), CFG)
+    assert (got.public, got.build_local, got.openwebui_port, got.http_timeout, got.chainlit_port) == \
+        (True, True, 3001, 1.5, 8181)
+
+
+def test_a_character_yaml_forbids_names_its_line():
+    with pytest.raises(ConfigError, match=rf"^{CFG}:2: malformed YAML: "):
+        s.parse_config("project: x\nmodel: a\x01b\n", CFG)
+
+
+def test_non_utf8_file_names_file_and_line(tmp_path):
+    path = tmp_path / "fldeploy.yaml"
+    path.write_bytes(b"project: x\n# caf\xe9\nmodel: y\n")
+    with pytest.raises(ConfigError) as err:
+        s.load(env={}, cwd=tmp_path)
+    assert err.value.message == f"{path}:2: not UTF-8 text (byte 0xe9)"
+    assert "UTF-8" in err.value.fix and err.value.exit_code == 3
+
+
+def test_a_file_over_64_kib_is_refused_unread(tmp_path):
+    path = tmp_path / "fldeploy.yaml"
+    path.write_text("# padding\n" * 7000 + "model: x\n")
+    with pytest.raises(ConfigError, match=r"larger than 64 KiB"):
+        s.load(env={}, cwd=tmp_path)
+    path.write_text("# padding\n" * 6000 + "model: x\n")
+    assert s.load(env={}, cwd=tmp_path).model == "x"
+
+
+@pytest.mark.parametrize("text", ["build_local: 2001-02-30\n", "openwebui_port: 2001-01-01\n"])
+def test_a_date_where_a_number_or_boolean_belongs(text):
+    with pytest.raises(ConfigError, match=rf"^{CFG}:1: \w+ must be (bool|int), got the date"):
+        s.parse_config(text, CFG)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..core import compose_events
 from . import proc
 
 
@@ -16,11 +17,15 @@ class Compose:
         # compose.yaml and, when present, compose.override.yaml are found in the folder, as with plain compose
         return ["docker", "compose", "--project-directory", str(self.dir), "-p", self.project, *args]
 
-    def up(self, wait_timeout: float, on_line, build: bool = False) -> proc.Completed:
+    def up(self, wait_timeout: float, progress, build: bool = False) -> proc.Completed:
+        """progress gets a ServiceEvent for each service state Compose reports, other lines as text."""
         args = ["up", "--detach", "--wait", "--wait-timeout", str(int(wait_timeout)), "--remove-orphans"]
         if build:
             args.append("--build")
         # the outer timeout covers image builds and pulls, which --wait-timeout does not
+        def on_line(line: str) -> None:
+            progress(compose_events.parse(line, self.project) or f"compose: {line[:150]}")
+
         return proc.stream(self.argv(*args), wait_timeout + 1800, on_line, cwd=str(self.dir))
 
     def down(self, volumes: bool, timeout: float = 120) -> proc.Completed:

@@ -77,14 +77,15 @@ def locate(env: Mapping[str, str] | None = None, platform: str | None = None) ->
 
 def _connection(endpoint: Endpoint, timeout: float):
     import http.client
-    import socket
+
+    from . import platform
 
     if endpoint.host.startswith("unix://"):
         path = endpoint.host[len("unix://"):]
 
         class UnixConnection(http.client.HTTPConnection):
             def connect(self) -> None:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock = platform.unix_stream_socket()
                 self.sock.settimeout(timeout)
                 self.sock.connect(path)
 

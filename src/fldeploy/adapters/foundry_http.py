@@ -4,26 +4,16 @@ from __future__ import annotations
 import time
 
 from ..core.foundry_rules import Probe, api_url
-
-
-def _classify(exc: Exception) -> str:
-    import httpx
-
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    if isinstance(exc, httpx.ConnectError):
-        return "refused"
-    return "error"
+from . import http
+from .http import error_kind as _classify
 
 
 def probe_models(base_url: str, timeout: float, api_key: str = "") -> Probe:
     """GET <base>/v1/models; outcome ok only for an OpenAI-style model list."""
-    import httpx
-
     start = time.monotonic()
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        resp = httpx.get(api_url(base_url) + "/models", timeout=timeout, headers=headers)
+        resp = http.get(api_url(base_url) + "/models", timeout, headers=headers)
     except Exception as exc:  # any transport failure is a finding, not a crash
         return Probe(base_url, _classify(exc), detail=str(exc) or type(exc).__name__,
                      elapsed_ms=(time.monotonic() - start) * 1000)
@@ -43,16 +33,14 @@ def probe_models(base_url: str, timeout: float, api_key: str = "") -> Probe:
 def chat_once(base_url: str, model: str, timeout: float, api_key: str = "", max_tokens: int = 1,
               tools: list | None = None) -> dict:
     """One short chat completion: {'ok', 'status', 'text', 'error', 'elapsed_ms'}."""
-    import httpx
-
     body: dict = {"model": model, "max_tokens": max_tokens, "temperature": 0,
                   "messages": [{"role": "user", "content": "Say hello."}]}
     if tools:
         body["tools"] = tools
     start = time.monotonic()
     try:
-        resp = httpx.post(api_url(base_url) + "/chat/completions", json=body, timeout=timeout,
-                          headers={"Authorization": f"Bearer {api_key or 'fldeploy'}"})
+        resp = http.post(api_url(base_url) + "/chat/completions", timeout, json=body,
+                         headers={"Authorization": f"Bearer {api_key or 'fldeploy'}"})
     except Exception as exc:
         return {"ok": False, "status": _classify(exc), "text": "", "error": str(exc) or type(exc).__name__,
                 "elapsed_ms": (time.monotonic() - start) * 1000}
@@ -76,10 +64,8 @@ def chat_once(base_url: str, model: str, timeout: float, api_key: str = "", max_
 
 def loaded_models(base_url: str, timeout: float) -> list[str] | None:
     """Foundry's own GET /models/loaded (its /v1/models also lists cached, unloaded models); None if absent."""
-    import httpx
-
     try:
-        resp = httpx.get(base_url.rstrip("/") + "/models/loaded", timeout=timeout)
+        resp = http.get(base_url.rstrip("/") + "/models/loaded", timeout)
         body = resp.json() if resp.status_code == 200 else None
     except Exception:  # not Foundry, or an older build without the route
         return None

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
+
+from . import platform
 
 _LISTEN = "0A"
 
@@ -46,40 +49,97 @@ def parse_proc_net_tcp(text: str, family: int, ports: set[int] | None = None) ->
 
 def listeners(ports: set[int] | None = None) -> list[Listener]:
     """Every listening TCP socket of this network namespace (optionally only on the given ports)."""
-    if not os.path.exists("/proc/net/tcp"):
+    return scan_listeners(ports)[0]
+
+
+def scan_listeners(ports: set[int] | None = None) -> tuple[list[Listener], list[str]]:
+    """The listeners, and notes on the sockets this user may not see (macOS without root: other users')."""
+    if platform.procfs("net", "tcp") is None:  # macOS, Windows, no /proc
         return _psutil_listeners(ports)
     found: list[Listener] = []
-    for path, family in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 6)):
+    for name, family in (("tcp", 4), ("tcp6", 6)):
+        path = platform.procfs("net", name)
+        if path is None:
+            continue
         try:
             with open(path) as f:
                 found += parse_proc_net_tcp(f.read(), family, ports)
         except FileNotFoundError:
             continue
-    return found
+    return found, []
 
 
-def _psutil_listeners(ports: set[int] | None) -> list[Listener]:
+def _listening(connection: Any, ports: set[int] | None) -> Listener | None:
     import psutil
 
-    out = []
-    for c in psutil.net_connections(kind="tcp"):
-        if c.status == psutil.CONN_LISTEN and (ports is None or c.laddr.port in ports):
-            fam = 6 if c.family == socket.AF_INET6 else 4
-            out.append(Listener(c.laddr.port, c.laddr.ip, fam, 0, c.pid))
-    return out
+    address = connection.laddr
+    if connection.status != psutil.CONN_LISTEN or not address or (ports is not None and address.port not in ports):
+        return None
+    return Listener(address.port, address.ip, 6 if connection.family == socket.AF_INET6 else 4, 0,
+                    getattr(connection, "pid", None))
+
+
+def _psutil_listeners(ports: set[int] | None) -> tuple[list[Listener], list[str]]:
+    import psutil
+
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except psutil.AccessDenied:
+        return _listeners_per_process(ports)
+    return [found for c in connections if (found := _listening(c, ports))], []
+
+
+def _listeners_per_process(ports: set[int] | None) -> tuple[list[Listener], list[str]]:
+    """The sockets of each process this user may inspect; a wanted port that answers on loopback with no
+    visible owner is listed without one (never guessed), and a note names the users whose sockets are hidden."""
+    import psutil
+
+    found: list[Listener] = []
+    hidden_users: set[str] = set()
+    for process in psutil.process_iter(["username"]):
+        try:
+            connections = process.net_connections(kind="tcp")
+        except psutil.AccessDenied:
+            hidden_users.add(process.info.get("username") or f"pid {process.pid}")
+            continue
+        except psutil.NoSuchProcess:
+            continue
+        found += [replace(listener, pid=process.pid) for c in connections if (listener := _listening(c, ports))]
+    if not hidden_users:
+        return found, []
+    seen = {listener.port for listener in found}
+    found += [listener for port in sorted((ports or set()) - seen) if (listener := _answering(port))]
+    users = ", ".join(sorted(hidden_users)[:5]) + (", ..." if len(hidden_users) > 5 else "")
+    me = platform.current_user()
+    return found, [f"{me} may not read the sockets of processes run by {users}: a port they hold shows no owner"
+                   + ("" if me == "root" else " (run as root, e.g. with sudo, to name it)")]
+
+
+def _answering(port: int) -> Listener | None:
+    """A listener on port that accepts a connection on loopback, owner unknown."""
+    for address, family in (("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)):
+        try:
+            with socket.create_connection((address, port), timeout=0.3):
+                return Listener(port, address, 6 if family == socket.AF_INET6 else 4)
+        except OSError:
+            continue
+    return None
 
 
 def socket_owners(inodes: set[int]) -> tuple[dict[int, int], bool]:
     """Map socket inodes to pids by reading /proc/*/fd; second value False if some fds were unreadable."""
     wanted = {f"socket:[{i}]": i for i in inodes if i}
     owners: dict[int, int] = {}
-    complete = True
     if not wanted:
-        return owners, complete
-    for entry in os.scandir("/proc"):
+        return owners, True
+    proc_root = platform.procfs()
+    if proc_root is None:  # no /proc: the listeners came from psutil, with their pids
+        return owners, False
+    complete = True
+    for entry in os.scandir(proc_root):
         if not entry.name.isdigit():
             continue
-        fd_dir = f"/proc/{entry.name}/fd"
+        fd_dir = os.path.join(proc_root, entry.name, "fd")
         try:
             fds = os.listdir(fd_dir)
         except PermissionError:
@@ -89,7 +149,7 @@ def socket_owners(inodes: set[int]) -> tuple[dict[int, int], bool]:
             continue
         for fd in fds:
             try:
-                target = os.readlink(f"{fd_dir}/{fd}")
+                target = os.readlink(os.path.join(fd_dir, fd))
             except OSError:
                 continue
             inode = wanted.get(target)
@@ -112,10 +172,7 @@ def process_info(pid: int) -> dict:
                 cmd = " ".join(proc.cmdline())
             except psutil.AccessDenied:
                 cmd = ""
-            try:
-                user = proc.username()
-            except (psutil.AccessDenied, KeyError):
-                user = str(proc.uids().real)
+            user = platform.process_user(proc)
     except psutil.NoSuchProcess:
         return {"pid": pid, "name": None, "cmdline": None, "user": None, "gone": True}
     except psutil.AccessDenied:
@@ -144,8 +201,7 @@ def local_addresses() -> set[str]:
 def can_bind(host: str, port: int) -> bool:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
-        # as servers do: TIME_WAIT leftovers of a stopped server must not make its port look taken
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        platform.exclusive_bind_options(s)
         try:
             s.bind((host, port))
         except OSError:

@@ -1,10 +1,10 @@
-"""The one subprocess wrapper, and small helpers for processes fldeploy starts in the background."""
+"""The one subprocess wrapper: output decoded the same way on every OS, the expected failures as values.
+Background processes (start, stop, liveness) are in platform.py."""
 from __future__ import annotations
 
-import os
-import signal
-import time
 from dataclasses import dataclass
+
+from . import platform
 
 
 @dataclass
@@ -26,69 +26,17 @@ def run(argv: list[str], timeout: float, env: dict | None = None, input: str | N
     import subprocess
 
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, input=input,
+        proc = subprocess.run(platform.command(argv), capture_output=True, timeout=timeout, env=env,
+                              input=input.encode("utf-8") if input is not None else None,
                               stdin=None if input is not None else subprocess.DEVNULL)
     except FileNotFoundError:
         return Completed(argv, None, missing=True)
     except PermissionError as e:
         return Completed(argv, None, stderr=str(e), missing=True)
     except subprocess.TimeoutExpired as e:
-        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        out = platform.console_text(e.stdout) if isinstance(e.stdout, bytes) else (e.stdout or "")
         return Completed(argv, None, stdout=out, timed_out=True)
-    return Completed(argv, proc.returncode, proc.stdout, proc.stderr)
-
-
-def spawn_detached(argv: list[str], log_path: str, env: dict | None = None) -> int:
-    """Start a process in its own session, output appended to log_path; returns its pid."""
-    import subprocess
-
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, env=env, close_fds=True)
-    return proc.pid
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours counts as gone
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-
-
-def terminate(pid: int, grace: float, on_wait=None) -> bool:
-    """SIGTERM, wait up to grace seconds (calling on_wait(elapsed)), then SIGKILL. True if it exited."""
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return True
-    start = time.monotonic()
-    while time.monotonic() - start < grace:
-        reap(pid)
-        if not pid_alive(pid):
-            return True
-        if on_wait:
-            on_wait(time.monotonic() - start)
-        time.sleep(0.1)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return True
-    reap(pid)
-    return False
+    return Completed(argv, proc.returncode, platform.console_text(proc.stdout), platform.console_text(proc.stderr))
 
 
 def stream(argv: list[str], timeout: float, on_line, cwd: str | None = None, env: dict | None = None) -> Completed:
@@ -97,16 +45,16 @@ def stream(argv: list[str], timeout: float, on_line, cwd: str | None = None, env
     import threading
 
     try:
-        child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True, errors="replace")
+        child = subprocess.Popen(platform.command(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     except FileNotFoundError:
         return Completed(argv, None, missing=True)
     lines: list[str] = []
 
     def pump() -> None:
         assert child.stdout is not None  # opened with stdout=PIPE
-        for line in child.stdout:
-            line = line.rstrip()
+        for raw in child.stdout:
+            line = platform.console_text(raw).rstrip()
             if line:
                 lines.append(line)
                 on_line(line)
@@ -122,3 +70,19 @@ def stream(argv: list[str], timeout: float, on_line, cwd: str | None = None, env
         return Completed(argv, None, "\n".join(lines), timed_out=True)
     reader.join(5)
     return Completed(argv, child.returncode, "\n".join(lines))
+
+
+def passthrough(argv: list[str]) -> int | None:
+    """Run argv on this terminal (its output is the user's to read); its exit code, None when it is missing.
+    Ctrl-C reaches the child too (same process group); we wait for it to finish and report 130."""
+    import subprocess
+
+    try:
+        child = subprocess.Popen(platform.command(argv))
+    except FileNotFoundError:
+        return None
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        child.wait()
+        return 130

@@ -35,6 +35,9 @@ def doctor(
     bundle: Annotated[Optional[str], typer.Option("--bundle", help="Also write a support archive (findings, "
                                                   "versions, stack with secrets masked, logs) to this file.",
                                                   show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="With --bundle: replace an existing file (a symlink is "
+                                        "replaced itself, never what it points to).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show how long each check took.")] = False,
     foundry_url: FoundryUrlOpt = None, model: ModelOpt = None,
     openwebui_port: OpenWebUIPortOpt = None, chainlit_port: ChainlitPortOpt = None, json: JsonOpt = False,
 ) -> None:
@@ -49,12 +52,14 @@ def doctor(
 
     flags = {"foundry_url": foundry_url, "model": model, "openwebui_port": openwebui_port,
              "chainlit_port": chainlit_port}
-    execute("doctor", json, flags, lambda s, p: verb.run(s, deep, fix, bundle, p), wants_progress=True)
+    execute("doctor", json, flags, lambda s, p: verb.run(s, deep, fix, bundle, p, force, verbose),
+            wants_progress=True)
 
 
 @app.command()
 def ports(
-    extra: Annotated[Optional[List[int]], typer.Argument(help="More ports to inspect.", show_default=False)] = None,
+    extra: Annotated[Optional[List[int]], typer.Argument(help="More ports to inspect (1-65535).", min=1, max=65535,
+                                                         show_default=False)] = None,
     foundry_url: FoundryUrlOpt = None, openwebui_port: OpenWebUIPortOpt = None,
     chainlit_port: ChainlitPortOpt = None, webgpu_demo_port: WebgpuDemoPortOpt = None, json: JsonOpt = False,
 ) -> None:
@@ -113,11 +118,11 @@ def _usage_error(err, code: int) -> None:
         return
     import json as _json
 
-    from ..errors import FldeployError
+    from ..errors import ExitCode, FldeployError
     from ..result import Result
 
     ctx = getattr(err, "ctx", None)
     command = ctx.command_path.partition(" ")[2] if ctx else ""
     result = Result.from_error(command or "fldeploy",
-                               FldeployError(err.format_message(), "see --help", code, "usage"))
+                               FldeployError(err.format_message(), "see --help", ExitCode(code), "usage"))
     sys.stdout.write(_json.dumps(result.envelope(), indent=2) + "\n")

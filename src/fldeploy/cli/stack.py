@@ -9,7 +9,7 @@ from typing_extensions import Annotated
 from .common import (ChainlitPortOpt, FoundryUrlOpt, JsonOpt, ModelOpt, OpenWebUIPortOpt, WebgpuDemoPortOpt,
                      execute)
 
-OutOpt = Annotated[Optional[str], typer.Option("--out", "-o", help="Folder for compose.yaml and .env "
+OutOpt = Annotated[Optional[str], typer.Option("--out", help="Folder for compose.yaml and .env "
                                                "[default: the stack_dir setting]", show_default=False)]
 BuildLocalOpt = Annotated[Optional[bool], typer.Option(
     "--build-local/--pull", help="Build every image locally (air-gapped hosts) instead of pulling the public "
@@ -77,10 +77,10 @@ def register(app: typer.Typer) -> None:
         """Stop and remove the stack's containers. The data volume is kept unless --volumes."""
         import sys
 
-        from ..commands import stack as verb
+        from ..commands import down as verb
 
         interactive = sys.stdin.isatty() and not json
-        execute("down", json, {}, lambda s: verb.down(s, volumes, yes, interactive,
+        execute("down", json, {}, lambda s: verb.run(s, volumes, yes, interactive,
                                                       lambda q: typer.confirm(q, default=False)))
 
     @app.command()
@@ -88,11 +88,11 @@ def register(app: typer.Typer) -> None:
                                                    "lines for scripts)")] = "text",
                foundry_url: FoundryUrlOpt = None, json: JsonOpt = False) -> None:
         """Each service's state, health, URL and image; the Foundry URL in use vs the one found now (drift)."""
-        from ..commands import stack as verb
+        from ..commands import status as verb
 
         if output not in ("text", "env"):
             raise typer.BadParameter("use text or env", param_hint="--output")
-        execute("status", json, {"foundry_url": foundry_url}, verb.status,
+        execute("status", json, {"foundry_url": foundry_url}, verb.run,
                 view="status env" if output == "env" else None)
 
     @app.command()
@@ -100,22 +100,22 @@ def register(app: typer.Typer) -> None:
                                                               "[default: all]", show_default=False)] = None,
              follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep streaming")] = False,
              tail: Annotated[int, typer.Option("--tail", help="Lines per service")] = 200) -> None:
-        """The stack's logs (docker compose logs)."""
-        from .. import settings as settings_mod
-        from ..commands import stack as verb
-        from ..errors import FldeployError
+        """The stack's logs (docker compose logs), straight to this terminal.
 
-        try:
-            verb.logs(settings_mod.load({}), service, follow, tail)
-        except FldeployError as err:
-            typer.echo(f"error: {err.message}\n  fix: {err.fix}", err=True)
-            raise typer.Exit(int(err.exit_code)) from None
+        Example: fldeploy logs open-webui -f
+        """
+        from ..commands import logs as verb
+
+        execute("logs", False, {}, lambda s: verb.run(s, service, follow, tail))
 
     @app.command()
     def backup(file: Annotated[Optional[str], typer.Argument(help="Archive to write [default: "
                                                            "<volume>-<date>.tar.gz here]", show_default=False)] = None,
                json: JsonOpt = False) -> None:
         """Back up Open WebUI's data volume to a tar.gz (mode 0600); Open WebUI is paused meanwhile.
+
+        Fails (and writes nothing) when Open WebUI cannot be stopped for a consistent copy; Ctrl-C leaves
+        no partial file and Open WebUI running again.
 
         Example: fldeploy backup owui.tar.gz
         """
@@ -128,6 +128,10 @@ def register(app: typer.Typer) -> None:
                 yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask (for scripts)")] = False,
                 json: JsonOpt = False) -> None:
         """Restore Open WebUI's data volume from a backup; the data it replaces is saved next to it first.
+
+        The whole archive is checked before anything changes: plain files and folders only (no links,
+        devices, absolute or '..' paths; setuid/setgid/sticky bits are dropped), a webui.db that passes
+        SQLite's integrity check, and at most FLDEPLOY_RESTORE_MAX_BYTES unpacked bytes (default 20 GiB).
 
         Example: fldeploy restore owui.tar.gz --yes
         """

@@ -1,76 +1,94 @@
-"""`fldeploy doctor`: gather facts concurrently (each bounded), then judge them with pure verdicts."""
+"""`fldeploy doctor`: gather each fact once (concurrently, each bounded), then judge every check of the
+registry in its order; `--fix` applies what the failing checks name as their fix; `--bundle` writes the
+support archive."""
 from __future__ import annotations
 
 import sys
+from concurrent.futures import Future
 
-from ..concurrency import Failed, TimedOut, gather
+from ..checks.registry import CHECKS, Gathered, as_dict
+from ..concurrency import Failed, TimedOut, gather, timed
 from ..core import verdicts as v
+from ..core.fix_texts import fix_engine, platform_name
 from ..core.foundry_rules import Discovery, url_host, url_port
 from ..errors import ExitCode
 from ..result import Result
 
 CHAT_TIMEOUT_S = 15.0
+WHAT = {"foundry": "Foundry discovery", "docker": "the Docker engine", "compose": "`docker compose version`",
+        "ports": "the port scan", "stack": "the stack checks"}
 
 
-def _facts(settings, timeout: float) -> dict:
+def _gather(settings, deep: bool) -> tuple[Gathered, dict, dict]:
+    """(what was gathered, the sources that failed or timed out, milliseconds per source)."""
     from ..adapters import docker_engine
     from ..foundry import discovery
-    from . import doctor_stack, ports
+    from ..services import ports_scan, stack_checks
 
-    facts = gather({
-        "foundry": lambda: discovery.discover(settings, timeout),
+    timeout = settings.check_timeout
+    longest = discovery.longest(settings, timeout)  # a slow foundry CLI has a budget of its own
+    took: dict[str, float] = {}
+    discovered: Future = Future()
+
+    def find_foundry() -> Gathered:
+        try:
+            found = discovery.discover(settings, timeout)
+        except BaseException:
+            discovered.set_result(None)
+            raise
+        discovered.set_result(found)
+        return _foundry(settings, found, deep)
+
+    # all at once; the container-side checks start containers and sign in, so they have their own bound, and
+    # reuse the Discovery (Foundry is searched once) when they need it
+    facts = gather({name: timed(fn, took, name) for name, fn in {
+        "foundry": find_foundry,
         "docker": lambda: docker_engine.engine_facts(timeout),
         "compose": lambda: docker_engine.compose_version(timeout),
-        "ports": lambda: ports.scan(settings, [], with_foundry=False),
-    }, timeout + 0.2)
-    # the container-side checks reuse the Discovery; they start containers and sign in, so their own bound
-    found = facts["foundry"] if isinstance(facts["foundry"], Discovery) else None
-    facts.update(gather({"stack": lambda: doctor_stack.check(settings, found)}, doctor_stack.PROBE_TIMEOUT_S + 30))
-    return facts
+        "ports": lambda: ports_scan.scan(settings, [], with_foundry=False),
+        "stack": lambda: stack_checks.check(settings, lambda: discovered.result(longest + 1)),
+    }.items()}, timeout + (CHAT_TIMEOUT_S if deep else 0) + 0.2,
+        timeouts={"stack": stack_checks.PROBE_TIMEOUT_S + 30,
+                  "foundry": longest + (CHAT_TIMEOUT_S if deep else 0) + 0.2})
+    g = facts["foundry"] if isinstance(facts["foundry"], Gathered) else Gathered(settings, deep)
+    host = platform_name(sys.platform)  # fix texts differ per platform and engine
+    g.engine = {**facts["docker"], "host_platform": host} if isinstance(facts["docker"], dict) else None
+    g.compose = ({**facts["compose"], "host_platform": host, "host_engine": fix_engine(g.engine, host)}
+                 if isinstance(facts["compose"], dict) else None)
+    g.ports = facts["ports"] if isinstance(facts["ports"], tuple) else ((), ())
+    if isinstance(facts["stack"], list):
+        g.stack = {verdict.id: verdict for verdict in facts["stack"]}
+    broken = {name: fact for name, fact in facts.items() if isinstance(fact, (TimedOut, Failed))}
+    return g, broken, took
 
 
-def _unavailable(check_id: str, what: str, fact) -> v.Verdict | None:
-    if isinstance(fact, TimedOut):
-        return v.timed_out(check_id, what, fact.seconds)
-    if isinstance(fact, Failed):
-        return v.Verdict(check_id, "fail", f"{what} could not be checked: {fact.error}")
-    return None
-
-
-def _foundry_verdicts(settings, disc, engine: dict | None, deep: bool) -> list[v.Verdict]:
+def _foundry(settings, disc: Discovery, deep: bool) -> Gathered:
+    """What the foundry.* checks judge: the Discovery, loaded models, bind addresses, the relay, a chat."""
     from ..adapters import foundry_http, net
 
-    bad = _unavailable("foundry.endpoint", "Foundry discovery", disc)
-    if bad:
-        skipped = [v.Verdict(i, "skip", "Foundry discovery did not finish")
-                   for i in ("foundry.api", "foundry.models", "foundry.bind", "foundry.chat")]
-        return [bad] + skipped
-    assert isinstance(disc, Discovery)
-    loaded = foundry_http.loaded_models(disc.chosen.url, settings.http_timeout) if disc.chosen else None
-    out = [v.foundry_endpoint(disc), v.foundry_api(disc), v.foundry_models(disc, settings.model, loaded)]
-    addresses: list[str] = []
-    local_hosts = net.local_addresses()
-    if disc.chosen and url_host(disc.chosen.url) in local_hosts:
-        addresses = sorted({l.address for l in net.listeners({url_port(disc.chosen.url)})})
-    gateway = net.interface_ipv4("docker0")
-    relay = _relay_for(settings, gateway, url_port(disc.chosen.url)) if addresses and gateway else None
-    out.append(v.foundry_bind(disc, addresses, engine, gateway, local_hosts, sys.platform.startswith("linux"),
-                              relay))
-    model_id = out[2].data.get("model_id")
-    answer = None
-    if deep and model_id:
-        answer = foundry_http.chat_once(disc.chosen.url, model_id, max(CHAT_TIMEOUT_S, settings.http_timeout),
+    g = Gathered(settings, deep, disc, linux=sys.platform.startswith("linux"))
+    disc.platform = platform_name(sys.platform)
+    chosen = disc.chosen
+    g.loaded = foundry_http.loaded_models(chosen.url, settings.http_timeout) if chosen else None
+    g.local_hosts = net.local_addresses()
+    if chosen and url_host(chosen.url) in g.local_hosts:
+        g.addresses = sorted({listener.address for listener in net.listeners({url_port(chosen.url)})})
+    g.gateway = net.interface_ipv4("docker0")
+    if chosen and g.addresses and g.gateway:
+        g.relay = _relay_for(settings, g.gateway, url_port(chosen.url))
+    g.model_id = v.foundry_models(disc, settings.model, g.loaded).data.get("model_id")
+    if deep and g.model_id and chosen:
+        g.chat = foundry_http.chat_once(chosen.url, g.model_id, max(CHAT_TIMEOUT_S, settings.http_timeout),
                                         settings.api_key)
-    out.append(v.foundry_chat(answer if deep else None, model_id))
-    return out
+    return g
 
 
 def _relay_for(settings, gateway: str, port: int) -> str | None:
     """The stack's socat relay, if one listens on the bridge gateway and forwards to 127.0.0.1:port."""
     from ..adapters import net
 
-    listening = [l for l in net.listeners({settings.relay_port}) if l.address == gateway]
-    owners, _ = net.socket_owners({l.inode for l in listening})
+    listening = [listener for listener in net.listeners({settings.relay_port}) if listener.address == gateway]
+    owners, _ = net.socket_owners({listener.inode for listener in listening})
     for pid in owners.values():
         cmdline = (net.process_info(pid).get("cmdline") or "")
         if "socat" in cmdline and f"TCP:127.0.0.1:{port}" in cmdline:
@@ -78,46 +96,58 @@ def _relay_for(settings, gateway: str, port: int) -> str | None:
     return None
 
 
-def run(settings, deep: bool = False, fix: bool = False, bundle: str | None = None, progress=None) -> Result:
+def check(settings, deep: bool = False) -> Result:
+    g, broken, took = _gather(settings, deep)
+    verdicts: list[v.Verdict] = []
+    reported: set[str] = set()
+    for entry in CHECKS:
+        fact = broken.get(entry.source)
+        if fact is None:
+            verdict = entry.judge(g)
+        elif entry.source in reported:  # one finding per broken source; the rest of its checks skip
+            verdict = v.Verdict(entry.id, "skip", f"{WHAT[entry.source]} did not finish")
+        else:
+            reported.add(entry.source)
+            verdict = (v.timed_out(entry.id, WHAT[entry.source], fact.seconds) if isinstance(fact, TimedOut)
+                       else v.Verdict(entry.id, "fail", f"{WHAT[entry.source]} could not be checked: {fact.error}"))
+        if verdict.duration_ms is None and entry.source in took:
+            verdict.duration_ms = took[entry.source]
+        verdicts.append(verdict)
+    status = v.summary_status(verdicts)
+    counts = {s: sum(1 for c in verdicts if c.status == s) for s in ("ok", "warn", "fail", "skip")}
+    data: dict = {"checks": [as_dict(c) for c in verdicts], "summary": counts,
+                  "took_ms": {name: round(ms, 1) for name, ms in took.items()}}
+    if g.discovery is not None:
+        data["foundry"] = g.discovery.as_dict()
+    if status == "fail":
+        errors = [{"code": c.id, "message": c.cause, "hint": c.fix} for c in verdicts if c.status == "fail"]
+        return Result("doctor", data, "fail", ExitCode.CHECK_FAILED, errors)
+    return Result("doctor", data, status)
+
+
+def run(settings, deep: bool = False, fix: bool = False, bundle: str | None = None, progress=None,
+        force: bool = False, verbose: bool = False) -> Result:
+    from ..core.redact import mask_data
+
+    if bundle:  # refuse an existing file or symlink before the checks run (force: replace it)
+        from ..services.bundle import check_target
+
+        check_target(bundle, force)
     result = check(settings, deep)
     if fix:
-        from . import doctor_fix
+        from ..services import fixes
 
         before = {c["id"]: c for c in result.data["checks"]}
-        changes = doctor_fix.fix_ports(settings, before)
+        changes = fixes.fix_ports(settings, before)
         settings = settings.reload() if changes else settings  # saved ports apply from here on
-        changes += doctor_fix.fix_stack(settings, before, progress or (lambda _m: None))
+        changes += fixes.fix_stack(settings, before, progress or (lambda _m: None))
         if changes:
             result = check(settings, deep)
         result.data["changes"] = changes or ["nothing to fix automatically"]
+    result.data, result.errors = mask_data(result.data), mask_data(result.errors)  # a URL's credentials
+    result.data["verbose"] = verbose
     if bundle:
-        from .bundle import write_bundle
+        from ..services.bundle import write_bundle
 
-        result.data["bundle"] = write_bundle(settings, result.envelope(), bundle)
+        result.data["bundle"] = write_bundle(settings, result.envelope(), bundle, force)
     return result
-
-
-def check(settings, deep: bool = False) -> Result:
-    facts = _facts(settings, settings.check_timeout)
-    engine = facts["docker"] if isinstance(facts["docker"], dict) else None
-    checks = _foundry_verdicts(settings, facts["foundry"], engine, deep)
-    checks.append(_unavailable("docker.engine", "the Docker engine", facts["docker"])
-                  or v.docker_engine(facts["docker"]))
-    checks.append(_unavailable("docker.compose", "`docker compose version`", facts["compose"])
-                  or v.docker_compose(facts["compose"]))
-    checks.append(_unavailable("ports", "the port scan", facts["ports"]) or v.ports(*facts["ports"]))
-    stack = facts["stack"]
-    if isinstance(stack, list):
-        checks += stack
-    else:
-        from .doctor_stack import STACK_IDS
-        checks += [_unavailable(i, "the stack checks", stack) for i in STACK_IDS]
-    status = v.summary_status(checks)
-    counts = {s: sum(1 for c in checks if c.status == s) for s in ("ok", "warn", "fail", "skip")}
-    data = {"checks": [c.as_dict() for c in checks], "summary": counts}
-    if isinstance(facts["foundry"], Discovery):
-        data["foundry"] = facts["foundry"].as_dict()
-    if status == "fail":
-        errors = [{"code": c.id, "message": c.cause, "hint": c.fix} for c in checks if c.status == "fail"]
-        return Result("doctor", data, "fail", ExitCode.CHECK_FAILED, errors)
-    return Result("doctor", data, status)

@@ -1,60 +1,9 @@
 """`fldeploy ports`: who holds each port the stack needs, conflicts and free alternatives."""
 from __future__ import annotations
 
-from ..adapters import net
-from ..core.foundry_rules import url_port
-from ..core.ports import PortStatus, classify, needed_ports
 from ..errors import ExitCode
 from ..result import Result
-
-DOCKER_PROXY = "docker-proxy"
-
-
-def foundry_port(settings) -> int | None:
-    """Foundry's port without discovery: the configured URL, else the embedded Foundry fldeploy runs."""
-    if settings.foundry_url:
-        return url_port(settings.foundry_url)
-    from ..foundry import embedded
-
-    url = embedded.running_url(embedded.read_state(settings))
-    return url_port(url) if url else None
-
-
-def scan(settings, extra: list[int], with_foundry: bool = True) -> tuple[list[PortStatus], list[str]]:
-    demo = settings.webgpu_demo_port if "webgpu-demo" in settings.services else None
-    needs = needed_ports(settings.openwebui_port, settings.chainlit_port,
-                         foundry_port(settings) if with_foundry else None, extra, demo)
-    wanted = {n.port for n in needs}
-    found = net.listeners(wanted)
-    notes: list[str] = []
-    if not found:
-        return [classify(n, [], settings.project, set()) for n in needs], notes
-    owners, complete = net.socket_owners({l.inode for l in found if l.pid is None})
-    holders: dict[int, dict[int | None, dict]] = {}
-    for l in found:
-        pid = l.pid or owners.get(l.inode)
-        holder = holders.setdefault(l.port, {}).setdefault(pid, {"pid": pid, "addresses": []})
-        holder["addresses"].append(l.address)
-    infos = {pid: net.process_info(pid) for by_pid in holders.values() for pid in by_pid if pid}
-    for by_pid in holders.values():
-        for pid, holder in by_pid.items():
-            holder["addresses"].sort()
-            holder["process"] = infos.get(pid) if pid else None
-    docker_ports = {port for port, by_pid in holders.items()
-                    if any(pid is None or (infos.get(pid) or {}).get("name") == DOCKER_PROXY for pid in by_pid)}
-    if docker_ports:
-        from ..adapters import docker_engine
-
-        containers, error = docker_engine.containers_by_host_port(docker_ports, settings.check_timeout)
-        if error:
-            notes.append(f"could not ask Docker which container holds {sorted(docker_ports)}: {error}")
-        for port, published in containers.items():
-            for holder in holders[port].values():
-                holder["container"] = published[0]
-    if not complete and any(None in by_pid for by_pid in holders.values()):
-        notes.append("some sockets belong to processes fldeploy may not inspect: run as root to name them")
-    taken = {l.port for l in net.listeners()} | wanted
-    return [classify(n, list(holders.get(n.port, {}).values()), settings.project, taken) for n in needs], notes
+from ..services.ports_scan import scan
 
 
 def run(settings, extra: list[int]) -> Result:

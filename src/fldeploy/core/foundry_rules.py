@@ -15,6 +15,21 @@ SOURCES = ("setting", "foundry-cli", "fldeploy-embedded", "process", "port-probe
 
 _SERVICE_RUNNING = re.compile(r"running on (https?://\S+)", re.IGNORECASE)
 _SERVICE_STOPPED = re.compile(r"not running", re.IGNORECASE)
+_STOPPED_STATES = ("not_running", "stopped", "stopping")
+
+# Foundry Local's two CLI generations and their verbs. "service": the service-based CLI (winget
+# Microsoft.FoundryLocal, brew foundrylocal; Windows and macOS only). "server": the SDK-based CLI from 0.10
+# (release cli-preview-0.10.0, "replacing the earlier service-based CLI"; also a Linux build). Loading a model:
+# the earlier CLI's `model run` downloads, loads and opens a chat; 0.10's `model load` needs it downloaded first.
+CLI_VERBS: dict[str, dict[str, tuple[str, ...]]] = {
+    "server": {"status": ("foundry server status -o json",), "start": ("foundry server start",),
+               "restart": ("foundry server restart",),
+               "load": ("foundry model download {model}", "foundry model load {model}"),
+               "logs": ("foundry report",)},
+    "service": {"status": ("foundry service status",), "start": ("foundry service start",),
+                "restart": ("foundry service restart",), "load": ("foundry model run {model}",),
+                "logs": ("foundry service logs",)},
+}
 _API_SUFFIXES = ("/openai/status", "/v1/models", "/v1", "/openai")
 
 
@@ -61,8 +76,9 @@ def url_host(url: str) -> str:
     return urlsplit(normalise_base_url(url)).hostname or ""
 
 
-def parse_server_status_json(text: str) -> list[str] | None:
-    """New CLI, `foundry server status -o json`: the `webUrls` list; None when it is not that JSON."""
+def parse_server_status_json(text: str) -> CliStatus | None:
+    """CLI 0.10+, `foundry server status -o json`: {"running": true, "state": "ready", "webUrls": [...]}.
+    None when the text holds no such JSON object."""
     start = text.find("{")
     if start < 0:
         return None
@@ -70,20 +86,46 @@ def parse_server_status_json(text: str) -> list[str] | None:
         doc = json.loads(text[start: text.rfind("}") + 1])
     except ValueError:
         return None
-    urls = doc.get("webUrls") if isinstance(doc, dict) else None
-    if not isinstance(urls, list):
+    if not isinstance(doc, dict):
         return None
-    return [u for u in urls if isinstance(u, str) and u]
+    urls, running, state = doc.get("webUrls"), doc.get("running"), doc.get("state")
+    if not isinstance(urls, list) and not isinstance(running, bool):
+        return None
+    if not isinstance(running, bool):
+        running = False if isinstance(state, str) and state.lower() in _STOPPED_STATES else None
+    listed = [u for u in urls if isinstance(u, str) and u] if isinstance(urls, list) else []
+    return CliStatus("server", running, listed)
 
 
-def parse_service_status(text: str) -> tuple[str, str | None]:
-    """Older CLI, `foundry service status`: ('running', url) | ('stopped', None) | ('unknown', None)."""
+def parse_service_status(text: str) -> CliStatus | None:
+    """Earlier CLI, `foundry service status`: its running line names the URL; None when it says neither."""
     match = _SERVICE_RUNNING.search(text)
     if match:
-        return "running", normalise_base_url(match.group(1))
+        return CliStatus("service", True, [match.group(1)])
     if _SERVICE_STOPPED.search(text):
-        return "stopped", None
-    return "unknown", None
+        return CliStatus("service", False, [])
+    return None
+
+
+def cli_candidates(status: CliStatus) -> tuple[list[Candidate], list[str]]:
+    """What a status answer contributes: its URLs while it runs; a note otherwise. A `running: false` answer
+    is taken at its word even when it still prints URLs (those are the last server's, not a live one's)."""
+    command = CLI_VERBS[status.generation]["status"][0]
+    if status.running is False:
+        printed = f" (it printed {', '.join(status.urls)}: not used)" if status.urls else ""
+        return [], [f"{command}: not running{printed}"]
+    if not status.urls:
+        return [], [f"{command} printed no service URL"]
+    return [Candidate(u, "foundry-cli", command) for u in status.urls], []
+
+
+@dataclass
+class CliStatus:
+    """What a foundry CLI said about its server: generation ("server" | "service"), running (None: not
+    said), the URLs it printed."""
+    generation: str
+    running: bool | None
+    urls: list[str]
 
 
 @dataclass
@@ -116,6 +158,8 @@ class Discovery:
     notes: list[str] = field(default_factory=list)
     explicit_failed: Candidate | None = None
     alternatives: list[Candidate] = field(default_factory=list)
+    cli: str | None = None  # the foundry CLI generation that answered: "server" (0.10+), "service", or None
+    platform: str = "linux"  # the host's: windows | macos | linux (fix texts differ)
 
     def as_dict(self) -> dict:
         return {
@@ -129,15 +173,27 @@ class Discovery:
             ],
             "alternatives": [c.url for c in self.alternatives],
             "notes": self.notes,
+            "cli": self.cli,
         }
 
 
+def ipv4_loopback(url: str) -> str:
+    """'http://localhost:5273' -> 'http://127.0.0.1:5273'. Clients may try localhost's ::1 first (Windows
+    retries a refused connection for about 2 s), while Foundry Local prints and binds 127.0.0.1."""
+    parts = urlsplit(url)
+    if (parts.hostname or "").lower() != "localhost":
+        return url
+    userinfo = parts.netloc.rpartition("@")[0]
+    port = f":{parts.port}" if parts.port else ""
+    return parts._replace(netloc=f"{userinfo + '@' if userinfo else ''}127.0.0.1{port}").geturl()
+
+
 def dedupe(candidates: list[Candidate]) -> list[Candidate]:
-    """Keep the first candidate per normalised URL, in source-preference order."""
+    """Keep the first candidate per normalised URL (localhost as 127.0.0.1), in source-preference order."""
     order = {s: i for i, s in enumerate(SOURCES)}
     seen: dict[str, Candidate] = {}
     for c in sorted(candidates, key=lambda c: order.get(c.source, len(order))):
-        url = normalise_base_url(c.url)
+        url = ipv4_loopback(normalise_base_url(c.url))
         if url not in seen:
             seen[url] = Candidate(url, c.source, c.detail)
     return list(seen.values())

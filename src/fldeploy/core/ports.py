@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .engine_kind import is_forwarder
+
 # role -> (setting that moves it, what it is)
 ROLES = {
     "open-webui": ("openwebui_port", "Open WebUI"),
@@ -59,6 +61,27 @@ def nearest_free(port: int, taken: set[int], count: int = 3, low: int = 1024, hi
                 found.append(candidate)
         step += 1
     return found
+
+
+def asked_of_engine(holders: dict[int, dict]) -> set[int]:
+    """The ports the engine is asked about: those held by an engine's port forwarder (docker-proxy, Docker
+    Desktop's com.docker.backend, Colima's ssh/limactl, OrbStack, Podman's conmon/rootlessport, …: which
+    process holds a published port depends on the engine) or by a process fldeploy cannot see or name.
+    holders: {port: {pid: holder}} with holder["process"] from net.process_info."""
+
+    def unknown_or_forwarder(holder: dict) -> bool:
+        name = (holder.get("process") or {}).get("name")
+        return not name or is_forwarder(name)
+
+    return {port for port, by_pid in holders.items() if any(map(unknown_or_forwarder, by_pid.values()))}
+
+
+def attach_containers(holders: dict[int, dict], published: dict[int, list[dict]]) -> None:
+    """Name the container the engine says publishes each port on that port's holders (classify then tells the
+    stack's own ports from a conflict by its Compose project)."""
+    for port, containers in published.items():
+        for holder in holders.get(port, {}).values():
+            holder["container"] = containers[0]
 
 
 def describe_holder(holder: dict) -> str:

@@ -1,12 +1,13 @@
 """Pure planning of the stack: how containers reach Foundry, and the StackSpec from settings and facts."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from .compose_model import SERVICES, Relay, StackSpec
+from .compose_model import HOST_GATEWAY, SERVICES, Relay, StackSpec
+from .engine_kind import KINDS, PODMAN, Engine
 from .foundry_rules import api_url, url_host, url_port
-from .ports import LOOPBACKS
+from .ports import LOOPBACKS, WILDCARDS
 
 ALWAYS_BUILT = ("chainlit", "webgpu-demo")  # fldeploy's own images: built from deploy/, never pulled
 LOCAL_IMAGES = {"open-webui": "fldeploy-local/open-webui:0.12.4", "foundry-relay": "fldeploy-local/socat:1"}
@@ -18,8 +19,8 @@ class FoundryFacts:
     model_id: str
     bind_addresses: tuple[str, ...] = ()
     local: bool = True
-    gateway: str | None = None
-    desktop: bool = False
+    gateway: str | None = None  # the Docker bridge gateway (docker0), where the relay listens
+    engine: Engine = field(default_factory=lambda: KINDS["docker"])  # the engine the stack runs on
 
 
 @dataclass(frozen=True)
@@ -30,19 +31,27 @@ class Route:
 
 
 def container_route(f: FoundryFacts, relay_port: int) -> Route:
-    """host.docker.internal when containers can reach Foundry; a relay when it listens on loopback only."""
+    """The URL containers use for Foundry on this engine: the host name the engine gives them, or a relay where
+    a native Linux Docker engine cannot reach a loopback-only Foundry."""
     if not f.local:
         return Route(api_url(f.url), False, f"Foundry runs on {url_host(f.url)}: containers use its URL")
-    port = url_port(f.url)
-    direct = f"http://host.docker.internal:{port}/v1"
-    if f.desktop:
-        return Route(direct, False, "Docker Desktop forwards host.docker.internal to the host's loopback")
-    if f.bind_addresses and all(a in LOOPBACKS for a in f.bind_addresses):
-        return Route(f"http://host.docker.internal:{relay_port}/v1", True,
+    engine, port = f.engine, url_port(f.url)
+    direct = f"http://{engine.host_name}:{port}/v1"
+    listens = ", ".join(f.bind_addresses) or "?"
+    if engine.in_vm:
+        assumed = "" if engine.known else " (assumed: the engine did not answer or was not recognised)"
+        return Route(direct, False, f"{engine.name} forwards {engine.host_name} to the host's loopback{assumed}")
+    if engine.kind == PODMAN:
+        if any(a in WILDCARDS for a in f.bind_addresses):
+            return Route(direct, False, f"Foundry listens on {listens}: Podman's containers reach it as "
+                         f"{engine.host_name}")
+        return Route(direct, False, f"Podman's containers reach the host as {engine.host_name}, their network's "
+                     f"gateway, but Foundry listens on {listens} only: see `fldeploy doctor` (foundry.bind)")
+    if engine.relays_loopback and f.bind_addresses and all(a in LOOPBACKS for a in f.bind_addresses):
+        return Route(f"http://{engine.host_name}:{relay_port}/v1", True,
                      f"Foundry listens on loopback only: a socat relay on {f.gateway or 'the bridge gateway'}:"
                      f"{relay_port} forwards to 127.0.0.1:{port}")
-    return Route(direct, False, f"Foundry listens on {', '.join(f.bind_addresses) or '?'}: containers reach it "
-                 "as host.docker.internal")
+    return Route(direct, False, f"Foundry listens on {listens}: containers reach it as {engine.host_name}")
 
 
 def selected_services(text: str) -> tuple[str, ...]:
@@ -59,6 +68,7 @@ def stack_spec(settings, facts: FoundryFacts, route: Route, build_contexts: dict
     local = settings.build_local
     contexts = {s: c for s, c in build_contexts.items() if local or s in ALWAYS_BUILT}
     relay = None
+    engine = facts.engine
     if route.relay:
         relay = Relay(LOCAL_IMAGES["foundry-relay"] if local else settings.relay_image,
                       facts.gateway or "172.17.0.1", settings.relay_port, url_port(facts.url))
@@ -71,4 +81,12 @@ def stack_spec(settings, facts: FoundryFacts, route: Route, build_contexts: dict
         openwebui_image=LOCAL_IMAGES["open-webui"] if local else settings.openwebui_image,
         chainlit_image=settings.chainlit_image, volume=settings.volume, admin_email=settings.admin_email,
         build_contexts=contexts, base_image=settings.base_image if contexts else None,
-        ca_file=ca_file if contexts else None, relay=relay)
+        ca_file=ca_file if contexts else None, relay=relay,
+        extra_hosts=() if engine.provides_host_name else (HOST_GATEWAY,), init=engine.init)
+
+
+def drift_of(in_use: str | None, expected: str | None) -> str | None:
+    """The one drift rule: the Foundry URL the stack's containers use is not the one they should use now."""
+    if in_use and expected and in_use.rstrip("/") != expected.rstrip("/"):
+        return f"the stack uses {in_use}, Foundry is now at {expected}: run `fldeploy up`"
+    return None

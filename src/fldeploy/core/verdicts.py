@@ -3,21 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .fix_texts import fix, fix_engine
 from .foundry_rules import Discovery, resolve_model, url_host, url_port
 from .ports import LOOPBACKS, WILDCARDS, PortStatus
 
-RUNBOOK_FILES = {"foundry": "foundry.md", "docker": "docker.md", "ports": "ports.md", "stack": "stack.md"}
-# doctor's checks in the order it reports them
-CHECK_IDS = ("foundry.endpoint", "foundry.api", "foundry.models", "foundry.bind", "foundry.chat", "docker.engine",
-             "docker.compose", "ports", "docker.host_gateway", "foundry.from_container", "stack.openwebui",
-             "stack.chainlit", "stack.webgpu_demo")
 MIN_COMPOSE = (2, 1, 1)  # `docker compose up --wait` arrived in Compose 2.1.1
-START_HINT = ("start it: `fldeploy foundry start --model phi-4-mini` (any OS), or `foundry service start` "
-              "(Windows/macOS with the foundry CLI)")
-
-
-def runbook(check_id: str) -> str:
-    return f"deploy/runbooks/{RUNBOOK_FILES[check_id.split('.')[0]]}#{check_id}"
 
 
 @dataclass
@@ -27,10 +17,7 @@ class Verdict:
     cause: str
     fix: str = ""
     data: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "status": self.status, "cause": self.cause, "fix": self.fix,
-                "runbook": runbook(self.id), "data": self.data}
+    duration_ms: float | None = None  # how long gathering and judging it took (doctor --json, -v)
 
 
 def timed_out(check_id: str, what: str, seconds: float) -> Verdict:
@@ -58,12 +45,13 @@ def foundry_endpoint(d: Discovery) -> Verdict:
                            f"or drop the stale setting so fldeploy discovers it", data)
         return Verdict(cid, "ok" if outcome != "refused" else "fail",
                        f"{bad.url} (from setting {bad.detail}; it does not answer: see foundry.api)",
-                       "" if outcome != "refused" else START_HINT, data)
+                       "" if outcome != "refused" else fix("foundry.start", d.platform, cli=d.cli), data)
     target = _target(d)
     if target is None:
         notes = f" ({'; '.join(d.notes)})" if d.notes else ""
         return Verdict(cid, "fail", "Foundry Local is not running: no foundry CLI answer, no Foundry "
-                       f"process, nothing on ports 5272/5273/51211{notes}", START_HINT, data)
+                       f"process, nothing on ports 5272/5273/51211{notes}",
+                       fix("foundry.start", d.platform, cli=d.cli), data)
     how = target.source if target.source != "setting" else f"setting {target.detail}"
     return Verdict(cid, "ok", f"{target.url} (found via {how})", "", data)
 
@@ -78,18 +66,17 @@ def foundry_api(d: Discovery) -> Verdict:
         return Verdict(cid, "skip", "no Foundry endpoint to ask")
     probe = d.probes.get(target.url)
     outcome, detail = (probe.outcome, probe.detail) if probe else ("timeout", "")
+    start = fix("foundry.start", d.platform, cli=d.cli)
     causes = {
         "timeout": (f"{target.url} accepts connections but /v1/models did not answer in time (hung)",
-                    "restart Foundry: `fldeploy foundry stop && fldeploy foundry start --model <alias>` "
-                    "or `foundry service restart`"),
-        "refused": (f"{target.url} refuses connections: nothing listens there", START_HINT),
-        "http_error": (f"{target.url}/v1/models answered {detail}",
-                       "restart Foundry and read its log: `fldeploy foundry status` shows where it is"),
+                    fix("foundry.restart", d.platform, cli=d.cli)),
+        "refused": (f"{target.url} refuses connections: nothing listens there", start),
+        "http_error": (f"{target.url}/v1/models answered {detail}", fix("foundry.logs", d.platform, cli=d.cli)),
         "not_openai": (f"{target.url} is not an OpenAI-compatible Foundry endpoint: {detail}",
                        "point --foundry-url at Foundry Local's base URL (e.g. http://127.0.0.1:5273)"),
     }
-    cause, fix = causes.get(outcome, (f"{target.url}: {detail}", START_HINT))
-    return Verdict(cid, "fail", cause, fix, {"outcome": outcome, "detail": detail})
+    cause, to_fix = causes.get(outcome, (f"{target.url}: {detail}", start))
+    return Verdict(cid, "fail", cause, to_fix, {"outcome": outcome, "detail": detail})
 
 
 def foundry_models(d: Discovery, wanted: str | None, loaded: list[str] | None = None) -> Verdict:
@@ -98,8 +85,7 @@ def foundry_models(d: Discovery, wanted: str | None, loaded: list[str] | None = 
     if not d.chosen or not d.probe:
         return Verdict(cid, "skip", "Foundry does not answer")
     listed = d.probe.models
-    load_fix = ("load one: `foundry model run phi-4-mini` (foundry CLI) or "
-                "`fldeploy foundry start --model phi-4-mini`")
+    load_fix = fix("foundry.load", d.platform, cli=d.cli)
     if not listed:
         return Verdict(cid, "warn", "Foundry answers but has no model loaded: Open WebUI will show no models",
                        load_fix, {"models": [], "loaded": loaded})
@@ -118,7 +104,12 @@ def foundry_models(d: Discovery, wanted: str | None, loaded: list[str] | None = 
 
 def foundry_bind(d: Discovery, addresses: list[str], engine: dict | None, gateway: str | None,
                  local_hosts: set[str], on_linux: bool, relay: str | None = None) -> Verdict:
-    """relay: 'address:port' of a socat relay that forwards the bridge to Foundry's loopback port, if any."""
+    """Can the engine's containers reach Foundry where it listens? Judged for the engine that answers (its kind
+    from core.engine_kind): a VM engine forwards its host name to the host's loopback; Podman's containers reach
+    the host at their network's gateway; the native Linux engine at the bridge gateway (docker0, `gateway`).
+    relay: 'address:port' of a socat relay that forwards the bridge to Foundry's loopback port, if any."""
+    from .engine_kind import PODMAN, engine_of
+
     cid = "foundry.bind"
     if not d.chosen:
         return Verdict(cid, "skip", "Foundry does not answer")
@@ -128,30 +119,44 @@ def foundry_bind(d: Discovery, addresses: list[str], engine: dict | None, gatewa
     if not addresses:
         return Verdict(cid, "warn", f"could not see which addresses port {port} listens on "
                        "(another network namespace, or no permission)", "run as root to see it")
-    desktop = engine.get("desktop") if engine and engine.get("reachable") else not on_linux
+    kind = engine_of(engine, on_linux)
+    name, listens = kind.host_name, ", ".join(addresses)
+    data = {"addresses": addresses, "gateway": gateway, "engine": kind.kind, "docker_desktop": kind.in_vm}
+    if any(a in WILDCARDS for a in addresses):
+        return Verdict(cid, "ok", f"listens on all interfaces ({listens}): containers reach it as {name}, "
+                       "so can other hosts on your network", data=data)
+    if kind.in_vm:
+        assumed = "" if kind.known else " (assumed: the engine did not answer or was not recognised)"
+        return Verdict(cid, "ok", f"listens on {listens}; {kind.name} forwards {name} to the host's "
+                       f"loopback{assumed}", data=data)
+    if kind.kind == PODMAN:
+        reached = [g for g in kind.gateways if g in addresses]
+        if reached:
+            return Verdict(cid, "ok", f"listens on {listens}: Podman's containers reach it through their "
+                           f"network's gateway {', '.join(reached)} ({name})", data={**data, "gateways": reached})
+        where = ", ".join(kind.gateways) or "10.88.0.1, 10.89.x.1"
+        return Verdict(cid, "fail", f"Foundry listens on {listens}:{port}, but Podman's containers reach the host "
+                       f"as {name}, their network's gateway ({where}; each Compose project gets its own), where "
+                       f"nothing listens on {port}: they get 'connection refused'",
+                       f"make Foundry listen where Podman's networks reach the host: on all interfaces "
+                       f"(`fldeploy foundry start --bind all`; firewall port {port} from other hosts), or on the "
+                       "stack network's gateway; or run the stack on Docker", {**data, "gateways": list(kind.gateways)})
     gw = gateway or "172.17.0.1"
-    data = {"addresses": addresses, "gateway": gateway, "docker_desktop": desktop}
     if all(a in LOOPBACKS for a in addresses):
-        if desktop:
-            return Verdict(cid, "ok", f"listens on {', '.join(addresses)} only; Docker Desktop forwards "
-                           "host.docker.internal to the host's loopback", data=data)
         if relay:
-            return Verdict(cid, "ok", f"listens on {', '.join(addresses)} only; the stack's relay on {relay} "
+            return Verdict(cid, "ok", f"listens on {listens} only; the stack's relay on {relay} "
                            f"forwards the bridge to it", data={**data, "relay": relay})
         return Verdict(cid, "fail",
-                       f"Foundry listens only on {', '.join(addresses)}:{port}; containers get 'connection "
+                       f"Foundry listens only on {listens}:{port}; containers get 'connection "
                        f"refused' from host.docker.internal:{port} on a native Linux Docker engine",
                        f"`fldeploy up` relays it automatically; or serve the bridge too: `fldeploy foundry start` "
                        f"(listens on 127.0.0.1 and {gw}); or relay it by hand: "
                        f"`socat TCP-LISTEN:{port},bind={gw},fork,reuseaddr TCP:127.0.0.1:{port}`",
                        data)
-    if any(a in WILDCARDS for a in addresses):
-        return Verdict(cid, "ok", f"listens on all interfaces ({', '.join(addresses)}): containers reach it, "
-                       "so can other hosts on your network", data=data)
     if gateway and gateway in addresses:
-        return Verdict(cid, "ok", f"listens on {', '.join(addresses)}: containers reach it through the "
+        return Verdict(cid, "ok", f"listens on {listens}: containers reach it through the "
                        f"bridge gateway {gateway} (host.docker.internal)", data=data)
-    return Verdict(cid, "fail", f"Foundry listens on {', '.join(addresses)}, but host.docker.internal "
+    return Verdict(cid, "fail", f"Foundry listens on {listens}, but host.docker.internal "
                    f"resolves to the bridge gateway {gw}", f"make it listen on {gw} too "
                    "(`fldeploy foundry start` does)", data)
 
@@ -181,9 +186,9 @@ def docker_engine(engine: dict) -> Verdict:
             name = f"Docker {engine.get('version')} ({kind}"
         where = f" at {found_at}" if found_at else ""
         return Verdict(cid, "ok", f"{name}, {engine.get('os')}){where}", data=engine)
+    platform = engine.get("host_platform", "linux")
     return Verdict(cid, "fail", f"cannot reach the Docker engine at {found_at}: {engine.get('error')}",
-                   "start it: `sudo systemctl start docker` (or `sudo dockerd &`); check DOCKER_HOST, "
-                   "`docker context ls`, and that your user may use the socket (group docker)", engine)
+                   fix("docker.start", platform, fix_engine(engine, platform)), engine)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
@@ -196,14 +201,13 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 def docker_compose(compose: dict) -> Verdict:
     cid = "docker.compose"
-    fix = ("install the Compose v2 plugin: `sudo apt-get install docker-compose-plugin`, or "
-           "`pip install 'fldeploy[compose]'` and link its docker-compose into ~/.docker/cli-plugins/")
+    to_fix = fix("docker.compose", compose.get("host_platform", "linux"), compose.get("host_engine"))
     if not compose.get("present"):
-        return Verdict(cid, "fail", f"Docker Compose v2 is missing: {compose.get('error')}", fix, compose)
+        return Verdict(cid, "fail", f"Docker Compose v2 is missing: {compose.get('error')}", to_fix, compose)
     version = compose["version"]
     if _version_tuple(version) < MIN_COMPOSE:
         return Verdict(cid, "fail", f"Docker Compose {version} is too old for `up --wait` (needs 2.1.1+)",
-                       fix, compose)
+                       to_fix, compose)
     return Verdict(cid, "ok", f"Docker Compose {version}", data=compose)
 
 

@@ -8,14 +8,14 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..adapters import net, proc
+from ..adapters import net, platform
 from ..core.foundry_rules import bind_hosts, url_port
 from ..core.ports import nearest_free
 from ..errors import ExitCode, FldeployError
 
 DEFAULT_PORT = 5273
 RUNTIME_MODULE = "fldeploy.foundry.runtime"
-STOP_GRACE_S = 15.0  # the runtime needs ~3.5 s to tear down after SIGTERM
+STOP_GRACE_S = 15.0  # the runtime needs ~3.5 s to tear down once asked to stop
 
 Progress = Callable[[str], None]
 
@@ -26,7 +26,7 @@ class Paths:
 
     def __getattr__(self, name: str) -> str:
         files = {"state": "state.json", "spec": "spec.json", "log": "foundry.log", "pid": "foundry.pid", "app": "app",
-                 "logs": "runtime-logs", "demo_build": "demo-model"}
+                 "logs": "runtime-logs", "demo_build": "demo-model", "stop": "stop-requested"}
         if name not in files:
             raise AttributeError(name)
         return os.path.join(self.root, files[name])
@@ -44,19 +44,20 @@ def read_state(settings) -> dict | None:
     except (OSError, ValueError):
         return None
     pid = state.get("pid")
-    if not pid or not proc.pid_alive(pid) or not _is_ours(pid):
+    if not pid or not platform.alive(pid) or not _is_ours(pid):
         return None
     return state
 
 
 def _is_ours(pid: int) -> bool:
-    """The pid is still fldeploy's runtime, not a reused pid."""
+    """The pid is still fldeploy's runtime run by this user, not a reused pid."""
     import psutil
 
     try:
-        return RUNTIME_MODULE in " ".join(psutil.Process(pid).cmdline())
+        runs_runtime = RUNTIME_MODULE in " ".join(psutil.Process(pid).cmdline())
     except (psutil.Error, OSError):
         return False
+    return runs_runtime and platform.owner_matches(pid) is not False
 
 
 def running_url(state: dict | None) -> str | None:
@@ -107,12 +108,14 @@ def start(settings, model: str, demo: bool, timeout: float, progress: Progress) 
     cache_dir = os.path.join(settings.model_cache_dir, "fldeploy-demo") if demo else settings.model_cache_dir
     spec = {"model": model, "demo": demo, "urls": [f"http://{h}:{port}" for h in hosts],
             "catalog_url": settings.catalog_url, "cache_dir": cache_dir, "app_dir": p.app,
-            "logs_dir": p.logs, "demo_build_dir": p.demo_build, "state_file": p.state, "log": p.log}
-    if os.path.exists(p.state):
-        os.remove(p.state)
+            "logs_dir": p.logs, "demo_build_dir": p.demo_build, "state_file": p.state, "log": p.log,
+            "stop_file": p.stop}
+    for leftover in (p.state, p.stop):
+        if os.path.exists(leftover):
+            os.remove(leftover)
     with open(p.spec, "w") as f:
         json.dump(spec, f, indent=1)
-    pid = proc.spawn_detached([sys.executable, "-m", RUNTIME_MODULE, p.spec], p.log)
+    pid = platform.start_detached([sys.executable, "-m", RUNTIME_MODULE, p.spec], p.log)
     with open(p.pid, "w") as f:
         f.write(f"{pid}\n")
     state = _wait_ready(p, pid, timeout, progress)
@@ -131,15 +134,15 @@ def _wait_ready(p: Paths, pid: int, timeout: float, progress: Progress) -> dict:
         if state.get("status") == "running":
             return state
         if state.get("status") == "failed":
-            proc.terminate(pid, 5)
+            platform.stop(pid, 5, ask=lambda: _ask_to_stop(p))
             raise FldeployError(state.get("error", "Foundry failed"), state.get("fix", f"see {p.log}"),
                                 ExitCode(state.get("exit_code", 5)), "foundry.start_failed")
-        proc.reap(pid)
-        if not proc.pid_alive(pid):
+        platform.reap(pid)
+        if not platform.alive(pid):
             raise FldeployError(f"the Foundry process exited during start-up: {_tail(p.log)}",
                                 f"see {p.log}", ExitCode.UNREACHABLE, "foundry.start_failed")
         if elapsed > timeout:
-            proc.terminate(pid, STOP_GRACE_S)
+            platform.stop(pid, STOP_GRACE_S, ask=lambda: _ask_to_stop(p))
             raise FldeployError(f"Foundry did not become ready in {timeout:.0f}s", f"see {p.log}",
                                 ExitCode.TIMEOUT, "foundry.start_timeout")
         what = state.get("status", "starting")
@@ -155,11 +158,19 @@ def stop(settings, progress: Progress) -> dict:
     if not state:
         return {"running": False, "changed": False}
     pid = state["pid"]
-    clean = proc.terminate(pid, STOP_GRACE_S, lambda t: progress(f"stopping Foundry (pid {pid}) {t:.1f}s"))
-    for path in (p.pid, p.state):
+    clean = platform.stop(pid, STOP_GRACE_S, lambda t: progress(f"stopping Foundry (pid {pid}) {t:.1f}s"),
+                          ask=lambda: _ask_to_stop(p))
+    for path in (p.pid, p.state, p.stop):
         if os.path.exists(path):
             os.remove(path)
     return {"running": False, "changed": True, "pid": pid, "clean_exit": clean}
+
+
+def _ask_to_stop(p: Paths) -> None:
+    """The stop request the runtime watches for: the one a detached process on Windows (no console, so no
+    CTRL_BREAK_EVENT) can receive; a runtime started before it existed still gets the OS request."""
+    with open(p.stop, "w") as f:
+        f.write("stop\n")
 
 
 def status(settings) -> dict:
@@ -195,7 +206,7 @@ def _load(path: str) -> dict:
 
 def _tail(path: str, lines: int = 3) -> str:
     try:
-        with open(path, errors="replace") as f:
+        with open(path, encoding="utf-8", errors="replace") as f:
             return " | ".join(line.strip() for line in f.readlines()[-lines:] if line.strip())
     except OSError:
         return "(no log)"

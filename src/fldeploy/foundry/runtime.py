@@ -2,7 +2,9 @@
 
 Runs the real Foundry Local runtime (foundry-local-sdk 2.x) with its OpenAI-compatible web service and
 reports through a JSON state file: {"status": "starting|downloading|running|failed|stopped", ...}.
-Stops on SIGTERM/SIGINT. POST /shutdown is never used: in SDK 2.2.1 it wedges the process.
+Stops on SIGTERM/SIGINT (Ctrl-Break/Ctrl-C on Windows) or when the spec's stop file appears, the one request a
+process started detached on Windows can receive. POST /shutdown is never used: in SDK 2.2.1 it wedges the
+process.
 """
 from __future__ import annotations
 
@@ -12,6 +14,9 @@ import signal
 import sys
 import threading
 import time
+from typing import cast
+
+from ..adapters.platform import exit_signals
 
 
 def write_state(path: str, doc: dict) -> None:
@@ -50,7 +55,8 @@ def serve(spec: dict) -> int:
 
     cfg = Configuration(
         app_name="fldeploy", app_data_dir=spec["app_dir"], model_cache_dir=spec["cache_dir"],
-        logs_dir=spec["logs_dir"], log_level=LogLevel.WARNING,
+        # a StrEnum, which mypy knows from Python 3.11 on only (the SDK needs 3.11)
+        logs_dir=spec["logs_dir"], log_level=cast(LogLevel, LogLevel.WARNING),
         web=Configuration.WebService(urls=";".join(spec["urls"])),  # ';' separates several listen URLs
         catalog_urls=[(catalog_url, None)] if catalog_url else None,
         disable_nonessential_telemetry=True,
@@ -82,10 +88,12 @@ def serve(spec: dict) -> int:
 
     report("running", urls=list(manager.urls or []), model_id=model.id, alias=model.alias, started_at=time.time())
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in exit_signals():
         signal.signal(sig, lambda *_: stop.set())
+    stop_file = spec.get("stop_file")
     while not stop.wait(0.5):
-        pass
+        if stop_file and os.path.exists(stop_file):
+            break
     try:
         manager.stop_web_service()
         model.unload()

@@ -9,17 +9,18 @@ MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 
 
 def render(result: Result, view: str | None = None) -> str:
-    if result.data is None:
-        return ""
-    renderer = RENDERERS.get(view or result.command)
-    return renderer(result.data) if renderer else ""
+    name = view or result.command
+    if name not in RENDERERS:  # a programming error: every verb and view registers its renderer
+        raise LookupError(f"no human renderer for {name!r}: add one to fldeploy.output.human.RENDERERS")
+    return RENDERERS[name](result.data) if result.data is not None else ""
 
 
 def _doctor(data: dict) -> str:
     width = max(len(c["id"]) for c in data["checks"])
     lines = []
     for c in data["checks"]:
-        lines.append(f"{MARKS[c['status']]}  {c['id']:<{width}}  {c['cause']}")
+        took = f"  ({c['duration_ms']:.0f} ms)" if data.get("verbose") and c.get("duration_ms") is not None else ""
+        lines.append(f"{MARKS[c['status']]}  {c['id']:<{width}}  {c['cause']}{took}")
         if c["status"] in ("fail", "warn"):
             pad = " " * (width + 8)
             if c["fix"]:
@@ -109,6 +110,9 @@ def _up(data: dict) -> str:
     lines += [f"  {name:<9} {url}" for name, url in data["urls"].items()]
     if "openwebui" in data["urls"]:
         lines.append(f"Admin:      {data['admin']['email']} (password in {data['admin']['password_in']})")
+    if "chainlit" in data["urls"] and data.get("chainlit_login"):
+        login = data["chainlit_login"]
+        lines.append(f"Chainlit:   sign in as {login['user']} (password in {login['password_in']})")
     if f["model_id"]:
         lines.append(f"Foundry:    {f['url']} ({f['model_id']}); containers use {f['container_url']}")
     lines.append(f"Stack:      {data['stack_dir']} (up {data['timings']['total_s']:.1f}s)")
@@ -148,7 +152,8 @@ def _restore(data: dict) -> str:
 
 
 def _rotated(data: dict) -> str:
-    return f"rotated {', '.join(data['rotated'])}; the new values are in {data['env_file']}"
+    lines = [f"rotated {', '.join(data['rotated'])}; the new values are in {data['env_file']}"]
+    return "\n".join(lines + [f"note: {n}" for n in data.get("notes", [])])
 
 
 RENDERERS: dict[str, Callable[[dict], str]] = {
@@ -156,4 +161,5 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "render": _render, "up": _up, "down": _down, "status": _status, "status env": _status_env,
     "doctor": _doctor, "ports": _ports, "config": _config,
     "foundry start": _foundry, "foundry stop": _foundry, "foundry status": _foundry,
+    "logs": lambda data: "",  # docker compose logs wrote to the terminal itself
 }

@@ -34,23 +34,23 @@ def host_ca_file() -> str | None:
     return next((p for p in CA_BUNDLES if os.path.isfile(p)), None)
 
 
+NPM_INSTALL = {"linux": "`sudo apt-get install npm`", "macos": "`brew install node`",
+               "windows": "`winget install OpenJS.NodeJS.LTS`"}
+
+
 def vendor_webgpu_runtime() -> None:
     """ONNX Runtime Web must be in the demo's build context before Compose builds it (npm pack, pinned)."""
-    import subprocess
     import sys
 
+    from ..adapters import platform, proc
     from ..errors import ExitCode, FldeployError
 
     root = deploy_dir()
     if root is None:
         return
-    try:
-        done = subprocess.run([sys.executable, str(root / "webgpu-demo" / "vendor_ort.py")], capture_output=True,
-                              text=True, timeout=600)
-    except FileNotFoundError:
-        done = None
-    if done is None or done.returncode != 0:
-        raise FldeployError("cannot vendor ONNX Runtime Web for the in-browser demo: "
-                            f"{(done.stderr if done else 'python missing').strip()[-200:]}",
-                            "install npm (`sudo apt-get install npm`) and run `fldeploy up` again",
+    done = proc.run([sys.executable, str(root / "webgpu-demo" / "vendor_ort.py")], 600)
+    if not done.ok:
+        why = "python missing" if done.missing else "timed out" if done.timed_out else done.stderr.strip()[-200:]
+        raise FldeployError(f"cannot vendor ONNX Runtime Web for the in-browser demo: {why}",
+                            f"install npm ({NPM_INSTALL[platform.kind()]}) and run `fldeploy up` again",
                             ExitCode.UNREACHABLE, "webgpu_demo.vendor")

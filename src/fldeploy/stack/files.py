@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from .. import __version__
+from ..adapters.platform import set_mode
 from ..core.compose_model import HEADER, MARKER, dotenv_text, parse_dotenv
 from ..errors import ExitCode, FldeployError
 
@@ -21,7 +22,7 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int) -> None:
     """Write via a temp file in the same folder (created with mode), fsync, rename: never a half file."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        os.fchmod(fd, mode)
+        set_mode(fd, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -35,6 +36,14 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int) -> None:
 
 def ensure_ours(path: Path) -> None:
     if path.exists() and MARKER not in path.read_text(encoding="utf-8", errors="replace")[:400]:
+        kept = parse_dotenv(path.read_text(encoding="utf-8", errors="replace")) if path.name == ENV_FILE else {}
+        placeholders = [name for name in GENERATED if name in kept and is_placeholder(kept[name])]
+        if placeholders:  # e.g. a copy of compose/.env.example: never run a stack with its change-me secrets
+            raise FldeployError(f"{path} keeps placeholder secrets ({', '.join(placeholders)}) and has no "
+                                f"'{MARKER}' line, so fldeploy neither overwrites it nor runs the stack with it",
+                                f"delete {path} and run `fldeploy render` again (it generates every secret, "
+                                "mode 0600), or give each placeholder a secret of its own (`openssl rand -hex 32`)",
+                                ExitCode.CONFIG, "render.placeholder_secrets")
         raise FldeployError(f"{path} has no '{MARKER}' line: it was edited by hand, so fldeploy leaves it alone",
                             f"put your changes in {path.parent / OVERRIDE_FILE}, then delete {path} to let "
                             "fldeploy render it again (or render elsewhere with --out)",
@@ -85,6 +94,8 @@ def write_stack(out_dir: Path, doc: dict, api_key: str) -> dict:
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             atomic_write(path, text, mode)
             written.append(path.name)
+        elif path == env_path and os.stat(path).st_mode & 0o777 != mode:
+            os.chmod(path, mode)  # e.g. a .env copied or restored as 0644: secrets are 0600, always
     return {"dir": str(out_dir), "compose_file": str(compose_path), "env_file": str(env_path),
             "written": written, "changed": bool(written),
             "override_file": str(out_dir / OVERRIDE_FILE) if (out_dir / OVERRIDE_FILE).exists() else None}

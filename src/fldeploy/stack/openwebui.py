@@ -9,15 +9,14 @@ from __future__ import annotations
 import time
 import uuid
 
+from ..adapters import http
 from ..errors import ExitCode, FldeployError
 
 
 class OpenWebUI:
     def __init__(self, base_url: str, timeout: float = 120.0) -> None:  # a chat on a CPU model takes a while
-        import httpx
-
         self.base_url = base_url.rstrip("/")
-        self.http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self.http = http.client(self.base_url, timeout)  # the stack's own URL: never through a proxy
         self.token: str | None = None
 
     def _auth(self) -> dict:
@@ -33,13 +32,11 @@ class OpenWebUI:
         self.close()
 
     def _call(self, method: str, path: str, **kw):
-        import httpx
-
         try:
             resp = self.http.request(method, path, headers=self._auth(), **kw)
             if resp.status_code < 400:
                 return resp.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except (http.HTTPError, ValueError) as exc:
             raise FldeployError(f"Open WebUI {method} {path} failed: {exc or type(exc).__name__}",
                                 "see `fldeploy logs open-webui`", ExitCode.CHECK_FAILED, "stack.openwebui") from None
         raise FldeployError(f"Open WebUI {method} {path} answered HTTP {resp.status_code}: {resp.text[:200]}",
@@ -52,12 +49,10 @@ class OpenWebUI:
             return False
 
     def sign_in(self, email: str, password: str) -> None:
-        import httpx
-
         try:
             resp = self.http.post("/api/v1/auths/signin", json={"email": email, "password": password})
             body = resp.json() if resp.status_code == 200 else {}
-        except (httpx.HTTPError, ValueError) as exc:
+        except (http.HTTPError, ValueError) as exc:
             raise FldeployError(f"cannot reach Open WebUI to sign in: {exc}", "see `fldeploy logs open-webui`",
                                 ExitCode.CHECK_FAILED, "stack.openwebui.signin") from None
         if "token" not in body:
@@ -67,6 +62,17 @@ class OpenWebUI:
                 "volume): sign in with that account, or start fresh with `fldeploy down --volumes`",
                 ExitCode.CHECK_FAILED, "stack.openwebui.signin")
         self.token = body["token"]
+
+    def signs_in(self, email: str, password: str) -> bool | None:
+        """Does this password sign in? True/False as Open WebUI answered; None when it did not answer."""
+        try:
+            resp = self.http.post("/api/v1/auths/signin", json={"email": email, "password": password})
+            body = resp.json() if resp.status_code == 200 else {}
+        except (http.HTTPError, ValueError):
+            return None
+        if resp.status_code >= 500 or resp.status_code == 429:  # not an answer about the password
+            return None
+        return isinstance(body, dict) and "token" in body
 
     def change_password(self, old: str, new: str) -> None:
         self._call("POST", "/api/v1/auths/update/password", json={"password": old, "new_password": new})
@@ -89,12 +95,10 @@ class OpenWebUI:
         return [m["id"] for m in self._call("GET", "/api/models").get("data", [])]
 
     def model_entry(self, model_id: str) -> dict | None:
-        import httpx
-
         try:
             resp = self.http.get("/api/v1/models/model", params={"id": model_id}, headers=self._auth())
             return resp.json() or None if resp.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
+        except (http.HTTPError, ValueError):
             return None
 
     def disable_builtin_tools(self, model_id: str) -> bool:
@@ -152,9 +156,7 @@ class OpenWebUI:
         return self._call("POST", "/api/v1/chats/new", json={"chat": chat, "folder_id": None})["id"]
 
     def delete_chat(self, chat_id: str) -> None:
-        import httpx
-
         try:  # tidy-up of fldeploy's own check chat: best effort
             self.http.delete(f"/api/v1/chats/{chat_id}", headers=self._auth())
-        except httpx.HTTPError:
+        except http.HTTPError:
             pass

@@ -1,6 +1,7 @@
-"""`fldeploy doctor --fix`: the fixes that are safe and reversible — free ports saved to fldeploy.yaml, and
-`up` for a stack that needs re-rendering (Foundry's new port, the loopback relay, Open WebUI's stored
-connection and built-in tools). Each change is reported."""
+"""The fixes of `fldeploy doctor --fix`, safe and reversible, each named by the checks it fixes (the registry's
+`fixed_by`): free ports saved to fldeploy.yaml, and the deploy service for a stack that needs re-rendering
+(Foundry's new port, the loopback relay, Open WebUI's stored connection and built-in tools). Each change is
+reported."""
 from __future__ import annotations
 
 import re
@@ -10,7 +11,12 @@ from ..core.ports import ROLES
 from ..settings import CONFIG_NAME, parse_config
 from ..stack import files
 
-STACK_FIXED_BY_UP = ("foundry.bind", "foundry.from_container", "stack.openwebui", "stack.chainlit")
+
+
+def _failing(checks: dict, fixed_by: str) -> list[str]:
+    from ..checks.registry import CHECKS
+
+    return [c.id for c in CHECKS if c.fixed_by == fixed_by and checks.get(c.id, {}).get("status") == "fail"]
 
 
 def save_setting(path: Path, key: str, value) -> None:
@@ -27,9 +33,10 @@ def save_setting(path: Path, key: str, value) -> None:
 
 
 def fix_ports(settings, checks: dict) -> list[str]:
-    ports = checks.get("ports")
-    if not ports or ports["status"] != "fail":
+    failing = _failing(checks, "ports")
+    if not failing:
         return []
+    ports = checks[failing[0]]
     config = Path(settings.config_file or CONFIG_NAME)
     changes = []
     for entry in ports["data"]["ports"]:
@@ -46,22 +53,22 @@ def fix_ports(settings, checks: dict) -> list[str]:
 
 
 def fix_stack(settings, checks: dict, progress) -> list[str]:
-    broken = [i for i in STACK_FIXED_BY_UP if checks.get(i, {}).get("status") == "fail"]
+    broken = _failing(checks, "deploy")
     if not broken or not (Path(settings.stack_dir) / files.COMPOSE_FILE).exists():
         return []
     from ..errors import FldeployError
-    from . import up
+    from .deploy import deploy
 
     try:
-        result = up.run(settings, progress)
+        done = deploy(settings, progress)
     except FldeployError as err:
         return [f"`fldeploy up` for {', '.join(broken)} could not run: {err.message} (fix: {err.fix})"]
     changes = [f"ran `fldeploy up` for {', '.join(broken)}"]
-    changes += [f"  {note}" for note in result.data.get("notes", []) if "relay" in note]
-    for check in result.data.get("checks", []):
-        fixed = check.get("data", {}).get("connection_fixed")
+    changes += [f"  {note}" for note in done.notes if "relay" in note]
+    for check in done.checks:
+        fixed = check.data.get("connection_fixed")
         if fixed:
             changes.append(f"  Open WebUI's stored Foundry URL: {fixed['was']} -> {fixed['now']}")
-        if check.get("data", {}).get("builtin_tools_disabled") is True:
+        if check.data.get("builtin_tools_disabled") is True:
             changes.append("  turned Open WebUI's built-in tools off for the model (Foundry rejects tools)")
     return changes

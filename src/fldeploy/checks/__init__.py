@@ -1,0 +1,1 @@
+"""The table of checks doctor runs (registry.py)."""

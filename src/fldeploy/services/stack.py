@@ -1,0 +1,49 @@
+"""The rendered stack, read back by one reader: its folder, Compose project, services and the Foundry URL its
+containers use (as Compose reads it: `$$` is a literal `$`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ExitCode, FldeployError
+
+
+@dataclass(frozen=True)
+class RenderedStack:
+    dir: Path
+    services: dict = field(default_factory=dict)
+    foundry_url: str | None = None  # as containers use it
+    model_id: str | None = None
+    relay: bool = False
+
+
+def _env(service: dict | None, name: str) -> str | None:
+    value = ((service or {}).get("environment") or {}).get(name)
+    return value.replace("$$", "$") if isinstance(value, str) else None
+
+
+def read(out_dir: Path) -> RenderedStack | None:
+    """The stack rendered in out_dir, or None when there is none; a file broken by hand is a config error."""
+    from ..stack import files
+
+    if not (out_dir / files.COMPOSE_FILE).exists():
+        return None
+    services = files.read_services(out_dir)
+    owui, chainlit = services.get("open-webui"), services.get("chainlit")
+    return RenderedStack(out_dir, services, _env(owui, "OPENAI_API_BASE_URL") or _env(chainlit, "BASE_URL"),
+                         _env(chainlit, "MODEL"), "foundry-relay" in services)
+
+
+def require(settings) -> RenderedStack:
+    rendered = read(Path(settings.stack_dir))
+    if rendered is None:
+        raise FldeployError(f"no stack in {settings.stack_dir}", "run `fldeploy up` (or `fldeploy render`) first",
+                            ExitCode.CHECK_FAILED, "stack.missing")
+    return rendered
+
+
+def stack_compose(settings):
+    """Compose for the stack in stack_dir, under the project recorded there."""
+    from ..stack import files
+
+    return files.stack_compose(require(settings).dir, settings.project)
