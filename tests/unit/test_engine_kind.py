@@ -140,7 +140,9 @@ def test_podman_uses_host_containers_internal_and_no_host_gateway():
 def test_podman_with_a_loopback_foundry_says_where_it_must_listen_instead_of_relaying():
     route, doc = _plan(ek.PODMAN, ("127.0.0.1", "172.17.0.1"))
     assert not route.relay and "foundry-relay" not in doc["services"]
-    assert "their network's gateway, but Foundry listens on 127.0.0.1, 172.17.0.1 only" in route.reason
+    assert route.reason == ("Podman's containers reach the host as host.containers.internal, their network's "
+                            "gateway: Foundry must listen there or on all interfaces (it listens on 127.0.0.1, "
+                            "172.17.0.1); see `fldeploy doctor` (foundry.bind)")
 
 
 def test_podman_without_catatonit_gets_no_init_and_a_note():

@@ -45,8 +45,10 @@ def container_route(f: FoundryFacts, relay_port: int) -> Route:
         if any(a in WILDCARDS for a in f.bind_addresses):
             return Route(direct, False, f"Foundry listens on {listens}: Podman's containers reach it as "
                          f"{engine.host_name}")
+        now = f" (it listens on {listens})" if f.bind_addresses else ""
         return Route(direct, False, f"Podman's containers reach the host as {engine.host_name}, their network's "
-                     f"gateway, but Foundry listens on {listens} only: see `fldeploy doctor` (foundry.bind)")
+                     f"gateway: Foundry must listen there or on all interfaces{now}; see `fldeploy doctor` "
+                     "(foundry.bind)")
     if engine.relays_loopback and f.bind_addresses and all(a in LOOPBACKS for a in f.bind_addresses):
         return Route(f"http://{engine.host_name}:{relay_port}/v1", True,
                      f"Foundry listens on loopback only: a socat relay on {f.gateway or 'the bridge gateway'}:"

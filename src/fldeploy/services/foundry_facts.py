@@ -23,23 +23,29 @@ def foundry_facts(settings, found=None) -> tuple[FoundryFacts, list[str]]:
         loaded = foundry_http.loaded_models(url, settings.http_timeout)
         model_id, how = resolve_model(settings.model, loaded or found.probe.models)
         if not model_id:
-            raise FldeployError(f"no usable model: {how}", "load one: `fldeploy foundry start --model <alias>` "
-                                "or `foundry model run <alias>`; or set --model to a loaded id",
-                                ExitCode.UNREACHABLE, "foundry.models")
+            raise FldeployError(f"no usable model: {how}", f"{_fix('foundry.load', found)}; or set --model to a "
+                                "loaded id", ExitCode.UNREACHABLE, "foundry.models")
         notes.append(f"Foundry at {url} (found via {found.chosen.source}); model {how}")
     elif settings.foundry_url and settings.model:
         url, model_id = found.explicit_failed.url if found.explicit_failed else settings.foundry_url, settings.model
         notes.append(f"Foundry does not answer at {url}: rendering with --foundry-url and --model as given")
     else:
         hint = f" (it answers at {found.alternatives[0].url}: the port moved)" if found.alternatives else ""
-        raise FldeployError(f"Foundry Local was not found{hint}", "start it (`fldeploy foundry start --model "
-                            "<alias>`), or pass --foundry-url and --model to render without it",
-                            ExitCode.UNREACHABLE, "foundry.endpoint")
+        raise FldeployError(f"Foundry Local was not found{hint}", f"{_fix('foundry.start', found)}; or pass "
+                            "--foundry-url and --model to render without it", ExitCode.UNREACHABLE,
+                            "foundry.endpoint")
     local = url_host(url) in net.local_addresses()
     addresses = tuple(sorted({l.address for l in net.listeners({url_port(url)})})) if local else ()
     engine = engine_of(docker_engine.engine_facts(settings.check_timeout), sys.platform.startswith("linux"))
     notes += engine_notes(engine)
     return FoundryFacts(url, model_id, addresses, local, net.interface_ipv4("docker0"), engine), notes
+
+
+def _fix(key: str, found) -> str:
+    """The fix for this platform, naming the verbs of the foundry CLI generation that answered, if one did."""
+    from ..core.fix_texts import fix, platform_name
+
+    return fix(key, platform_name(sys.platform), cli=getattr(found, "cli", None))
 
 
 def where_foundry_is_now(settings, found) -> tuple[str | None, str | None]:

@@ -1,6 +1,7 @@
 """The container-side checks (doctor): what the running stack's containers see, and the front ends end to end."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,6 +21,8 @@ def _skip(cause: str) -> list[Verdict]:
 def check(settings, found: Callable[[], Any] | None = None) -> list[Verdict]:
     """found: gives the Discovery doctor makes meanwhile (so Foundry is not searched twice); only the Open WebUI
     check waits for it, the other probes start at once."""
+    from ..adapters import docker_engine
+    from ..core.fix_texts import fix_engine, platform_name
     from ..stack import end_to_end, files, probe
     from . import stack
     from .foundry_facts import where_foundry_is_now
@@ -45,7 +48,8 @@ def check(settings, found: Callable[[], Any] | None = None) -> list[Verdict]:
 
     # independent probes of independent front ends: at once, each timed
     tasks: dict[str, Callable[[], Any]] = {"probe": lambda: probe.from_container(compose, front[0], url,
-                                                                                PROBE_TIMEOUT_S)}
+                                                                                PROBE_TIMEOUT_S),
+                                           "engine": lambda: docker_engine.engine_facts(5.0)}
     if "open-webui" in front:
         tasks["stack.openwebui"] = openwebui
     if "chainlit" in front:
@@ -56,6 +60,9 @@ def check(settings, found: Callable[[], Any] | None = None) -> list[Verdict]:
     done = gather({name: timed(fn, took, name) for name, fn in tasks.items()}, PROBE_TIMEOUT_S + 5)
     seen = done["probe"] if isinstance(done["probe"], dict) else {
         "outcome": "probe_failed", "detail": str(getattr(done["probe"], "error", done["probe"]))}
+    host = platform_name(sys.platform)  # the fix for what the container saw differs per platform and engine
+    engine = done["engine"] if isinstance(done["engine"], dict) else None
+    seen = {**seen, "host_platform": host, "host_engine": fix_engine(engine, host)}
     out = [verdicts_stack.docker_host_gateway(seen), verdicts_stack.foundry_from_container(seen)]
     for verdict in out:
         verdict.duration_ms = took.get("probe")
