@@ -118,3 +118,10 @@ def test_timed_out_names_what_and_how_long():
     assert (out.id, out.status) == ("docker.engine", "fail")
     assert out.cause == "the Docker engine did not answer within 2.5s"
     assert "check_timeout" in out.fix
+
+
+def test_an_engine_that_never_runs_healthchecks_is_a_warning_with_what_to_do():
+    out = v.docker_engine({"reachable": True, "podman": True, "kind": "podman", "version": "4.3.1", "os": "debian",
+                           "runs_healthchecks": False})
+    assert out.status == "warn" and "healthchecks never run" in out.cause
+    assert "podman healthcheck run" in out.fix and "systemd" in out.fix

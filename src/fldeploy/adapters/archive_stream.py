@@ -107,8 +107,16 @@ def write_private_archive(path: Path, chunks: Iterable[bytes]) -> int:
                     packed.write(chunk)
             raw.flush()
             os.fsync(raw.fileno())
-        os.link(tmp, path)
-        os.unlink(tmp)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError:  # a filesystem without hard links (vfat, some network shares): rename, never replacing
+            if os.path.lexists(path):
+                raise FileExistsError(f"{path} appeared meanwhile") from None
+            os.rename(tmp, path)
+        else:
+            os.unlink(tmp)
         _sync_folder(path.parent)
     except BaseException:
         if os.path.exists(tmp):
@@ -137,6 +145,7 @@ class Inspection:
     total_bytes: int = 0
     digest: str = ""
     stripped: list[str] = field(default_factory=list)
+    over_limit: bool = False
 
 
 def unpacked_cap(limits: Limits) -> int:
@@ -172,7 +181,7 @@ def inspect_archive(raw: BinaryIO, limits: Limits, scratch: Path) -> Inspection:
     if not problems:
         hashed.drain()
     return Inspection(problems, check.members, check.total_bytes, hashed.hash.hexdigest() if hashed.hash else "",
-                      check.stripped)
+                      check.stripped, check.over_limit)
 
 
 def _copy_member(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> None:

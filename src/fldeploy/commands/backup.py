@@ -178,9 +178,11 @@ def _restore_from(settings, compose, image: str, path: Path, raw, scratch: Path,
             raise FldeployError(f"interrupted while checking the archive: {untouched}", "",
                                 ExitCode.INTERRUPTED, "restore.interrupted") from None
         if judged.problems:
+            cap = (f"; if it is genuine, raise {MAX_BYTES_ENV} (now {limits.max_bytes} bytes)"
+                   if judged.over_limit else "")
             raise FldeployError(f"{path} cannot be restored: {summary(judged.problems)}; {untouched}",
-                                "restore an archive written by `fldeploy backup`; the cap on unpacked bytes is "
-                                f"{limits.max_bytes} ({MAX_BYTES_ENV})", ExitCode.CHECK_FAILED, "restore.refused")
+                                f"restore an archive written by `fldeploy backup`{cap}", ExitCode.CHECK_FAILED,
+                                "restore.refused")
         safety = _free_name(path.parent, f"{settings.volume}-before-restore-{time.strftime('%Y%m%d-%H%M%S')}")
         pause = OpenWebUIPause(compose, settings.project, "restore")
         pause.stop(progress, untouched)

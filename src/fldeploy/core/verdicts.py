@@ -182,10 +182,17 @@ def docker_engine(engine: dict) -> Verdict:
         if engine.get("podman"):
             name = f"Podman {engine.get('version')} (Docker-compatible API"
         else:
-            kind = "Docker Desktop" if engine.get("desktop") else "native engine"
+            kind = ("Docker Desktop" if engine.get("desktop") else "native engine") \
+                if engine.get("kind") in (None, "docker") else engine.get("kind_name")
             name = f"Docker {engine.get('version')} ({kind}"
         where = f" at {found_at}" if found_at else ""
-        return Verdict(cid, "ok", f"{name}, {engine.get('os')}){where}", data=engine)
+        cause = f"{name}, {engine.get('os')}){where}"
+        if engine.get("runs_healthchecks") is False:  # e.g. Podman without systemd: `up --wait` never ends
+            from .engine_kind import engine_of, healthcheck_situation
+
+            return Verdict(cid, "warn", f"{cause}; its healthchecks never run",
+                           healthcheck_situation(engine_of(engine)), engine)
+        return Verdict(cid, "ok", cause, data=engine)
     platform = engine.get("host_platform", "linux")
     return Verdict(cid, "fail", f"cannot reach the Docker engine at {found_at}: {engine.get('error')}",
                    fix("docker.start", platform, fix_engine(engine, platform)), engine)

@@ -65,7 +65,8 @@ class OpenWebUIPause:
 def output(done) -> str:
     if done.timed_out:
         return "timed out"
-    return (done.stderr or done.stdout).strip()[-300:] or f"exit status {done.returncode}"
+    text = " / ".join(line.strip() for line in (done.stderr or done.stdout).splitlines() if line.strip())
+    return text[-300:] or f"exit status {done.returncode}"
 
 
 def restarted(problem: str | None) -> str:
