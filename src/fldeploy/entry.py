@@ -52,10 +52,11 @@ def _lean_ports(args: list[str]) -> int | None:
 
 
 def main() -> None:
-    from .adapters import platform
-
     for stream in (sys.stdout, sys.stderr):  # a redirected Windows console is cp1252: replace, never crash
-        platform.console_safe(stream)
+        if (getattr(stream, "encoding", None) or "").lower().replace("-", "") != "utf8":
+            from .adapters import platform
+
+            platform.console_safe(stream)
     args = sys.argv[1:]
     if args[:1] == ["ports"] and not os.environ.get("FLDEPLOY_NO_LEAN_PATH"):
         code = _lean_ports(args[1:])

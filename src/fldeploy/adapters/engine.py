@@ -78,18 +78,6 @@ def locate(env: Mapping[str, str] | None = None, platform: str | None = None) ->
 def _connection(endpoint: Endpoint, timeout: float):
     import http.client
 
-    from . import platform
-
-    if endpoint.host.startswith("unix://"):
-        path = endpoint.host[len("unix://"):]
-
-        class UnixConnection(http.client.HTTPConnection):
-            def connect(self) -> None:
-                self.sock = platform.unix_stream_socket()
-                self.sock.settimeout(timeout)
-                self.sock.connect(path)
-
-        return UnixConnection("docker", timeout=timeout)
     if endpoint.host.startswith(("tcp://", "http://", "https://")):
         address = endpoint.host.split("://", 1)[1].rstrip("/")
         if endpoint.tls_dir or endpoint.host.startswith("https://"):
@@ -122,16 +110,19 @@ def _sdk_get(endpoint: Endpoint, path: str, timeout: float) -> Any:
 def get(path: str, timeout: float, endpoint: Endpoint | None = None) -> Any:
     """GET an Engine API path (unversioned: the engine answers with its own API version) as JSON."""
     endpoint = endpoint or locate()
-    connection = _connection(endpoint, timeout)
     try:
-        if connection is None:
-            return _sdk_get(endpoint, path, timeout)
-        try:
-            connection.request("GET", path, headers={"Host": "docker"})
-            resp = connection.getresponse()
-            status, body = resp.status, resp.read()
-        finally:
-            connection.close()
+        if endpoint.host.startswith("unix://"):
+            status, body = _get_over_unix_socket(endpoint.host[len("unix://"):], path, timeout)
+        else:
+            connection = _connection(endpoint, timeout)
+            if connection is None:
+                return _sdk_get(endpoint, path, timeout)
+            try:
+                connection.request("GET", path, headers={"Host": "docker"})
+                resp = connection.getresponse()
+                status, body = resp.status, resp.read()
+            finally:
+                connection.close()
     except Exception as exc:  # connection refused, no socket, permission denied, timeout, SDK errors
         raise EngineError(_short(exc, endpoint)) from None
     if status != 200:
@@ -140,6 +131,28 @@ def get(path: str, timeout: float, endpoint: Endpoint | None = None) -> Any:
         return json.loads(body)
     except ValueError:
         raise EngineError(f"{endpoint.host} is not a Docker engine: {body[:120]!r}") from None
+
+
+def _get_over_unix_socket(socket_path: str, path: str, timeout: float) -> tuple[int, bytes]:
+    """One HTTP/1.0 GET on the engine's socket (http.client would cost `ports` ~20 ms of imports): the engine
+    answers a 1.0 request without chunking and closes the connection, so the body is all that follows."""
+    from . import platform
+
+    sock = platform.unix_stream_socket()
+    try:
+        sock.settimeout(timeout)
+        sock.connect(socket_path)
+        sock.sendall(f"GET {path} HTTP/1.0\r\nHost: docker\r\n\r\n".encode())
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    finally:
+        sock.close()
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].split()
+    if len(status_line) < 2 or not status_line[0].startswith(b"HTTP/") or not status_line[1].isdigit():
+        raise OSError(f"not an HTTP answer: {head[:80]!r}")
+    return int(status_line[1]), body
 
 
 def _short(exc: Exception, endpoint: Endpoint) -> str:
