@@ -332,6 +332,9 @@ def _scalar_value(loader, spec: Spec, node, where: str) -> Any:
         raise ConfigError(f"{where}: {spec.name} is written {node.value!r}, which YAML reads as "
                           f"{loader.construct_object(node)!r}", f"write {spec.name} in plain decimal digits",
                           code="config.not_decimal")
+    if tag in ("int", "float") and len(node.value) > 64:  # no setting needs it; Python's int() refuses 4301 digits
+        raise ConfigError(f"{where}: {spec.name} is a number {len(node.value)} characters long",
+                          f"set {spec.name} to a value in its range", code="config.invalid")
     return loader.construct_object(node)
 
 

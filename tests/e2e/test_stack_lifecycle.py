@@ -51,6 +51,14 @@ def test_up_status_down_up_keeps_data_and_plain_compose_runs_the_files(stack, fo
     assert "nothing changed since the full end-to-end check passed" in light["stack.openwebui"]["cause"], \
         "nothing changed since the full check: sign-in and repairs, no chat"
     assert "ui_answer" not in light["stack.openwebui"]["data"]
+    # a change Compose makes quietly (COMPOSE_PROGRESS=quiet prints nothing) is still a change: the full check runs
+    (__import__("pathlib").Path(stack.dir) / "compose.override.yaml").write_text(
+        "services:\n  open-webui:\n    environment:\n      FLDEPLOY_TEST_MARK: changed\n")
+    changed = stack.fl("up", "--json", COMPOSE_PROGRESS="quiet")
+    assert changed.code == 0, changed.out + changed.err
+    assert {c["id"]: c for c in changed.json["data"]["checks"]}["stack.openwebui"]["data"]["ui_answer"] == \
+        "Hello from tiny model", "the override recreated Open WebUI: the full check ran"
+    (__import__("pathlib").Path(stack.dir) / "compose.override.yaml").unlink()
 
     doctor = stack.fl("doctor", "--json")
     assert doctor.code == 0 and doctor.json["status"] == "ok", doctor.out

@@ -65,10 +65,10 @@ def volume(stack: Stack) -> str:
 
 
 def openwebui_started_at(stack: Stack) -> str:
-    ids = stack.compose("ps", "--all", "-q", "open-webui").stdout.split()
-    assert ids, "the Open WebUI container exists"
-    return subprocess.run(["docker", "inspect", "-f", "{{.State.Status}} {{.State.StartedAt}}", ids[0]],
-                          capture_output=True, text=True).stdout.strip()
+    done = subprocess.run(["docker", "inspect", "-f", "{{.State.Status}} {{.State.StartedAt}}",
+                           f"{stack.project}-open-webui-1"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
 
 
 def in_volume(stack: Stack, *argv: str) -> str:
@@ -87,9 +87,9 @@ def volume_entries(stack: Stack) -> dict[str, str]:
 
 def helpers_left(stack: Stack) -> list[str]:
     """Containers using the data volume other than Open WebUI itself (old and new helpers alike)."""
-    done = subprocess.run(["docker", "ps", "-a", "--filter", f"volume={volume(stack)}", "--format",
-                           '{{.Names}} {{.Label "com.docker.compose.service"}}'], capture_output=True, text=True)
-    return [line.split()[0] for line in done.stdout.splitlines() if not line.endswith(" open-webui")]
+    done = subprocess.run(["docker", "ps", "-a", "--filter", f"volume={volume(stack)}", "--format", "{{.Names}}"],
+                          capture_output=True, text=True)
+    return [name for name in done.stdout.split() if name != f"{stack.project}-open-webui-1"]
 
 
 def assert_untouched_and_healthy(stack: Stack, baseline: Baseline) -> None:
@@ -400,6 +400,8 @@ def assert_helpers_gone_before_open_webui_started(stack: Stack, since: float) ->
     started = [e["timeNano"] for e in events if e["status"] == "start"
                and e["Actor"]["Attributes"].get("com.docker.compose.service") == "open-webui"]
     assert helpers_destroyed and started, events
+    helpers = [e["Actor"]["Attributes"] for e in events if "io.fldeploy.helper" in e["Actor"]["Attributes"]]
+    assert not [h for h in helpers if h.get("com.docker.compose.service")], "no helper passes for a stack service"
     assert max(helpers_destroyed) < max(started), "every helper was gone before Open WebUI started again"
 
 

@@ -187,6 +187,7 @@ def test_alias_bomb_is_refused_at_once(fl, tmp_path):
 @pytest.mark.parametrize("text, part", [
     (b"project: x\n# caf\xe9\n", ":2: not UTF-8 text (byte 0xe9)"),
     ("model: !!python/object/apply:os.system ['touch pwned']\n", ":1: model has the YAML tag"),
+    ("chainlit_port: " + "1" * 4301 + "\n", ":1: chainlit_port is a number 4301 characters long"),
     ("model: !!python/name:os.system\n", ":1: model has the YAML tag"),
     ("admin_email: ~\n", ":1: admin_email has no value (YAML null)"),
     ("api_key:\n", ":1: api_key has no value (YAML null)"),

@@ -30,12 +30,3 @@ def test_container_names_map_back_to_services():
     assert service_of("my-proj-chainlit-12", "my-proj") == "chainlit"
     assert service_of("custom_name", "fldeploy") == "custom_name"
 
-
-def test_an_up_that_changed_nothing_is_told_apart():
-    from fldeploy.core.compose_events import changed_anything
-
-    unchanged = [" Container p-open-webui-1  Running", " Container p-open-webui-1  Waiting",
-                 " Container p-open-webui-1  Healthy"]
-    assert not changed_anything(unchanged, "p")
-    assert changed_anything(unchanged + [" Container p-chainlit-1  Recreate"], "p")
-    assert changed_anything([" Container p-chainlit-1  Started"], "p")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ..core import compose_events
@@ -26,7 +27,9 @@ class Compose:
         def on_line(line: str) -> None:
             progress(compose_events.parse(line, self.project) or f"compose: {line[:150]}")
 
-        return proc.stream(self.argv(*args), wait_timeout + 1800, on_line, cwd=str(self.dir))
+        # the plain progress lines the board reads, whatever the user's COMPOSE_PROGRESS / COMPOSE_ANSI say
+        env = {**os.environ, "COMPOSE_PROGRESS": "plain", "COMPOSE_ANSI": "never"}
+        return proc.stream(self.argv(*args), wait_timeout + 1800, on_line, cwd=str(self.dir), env=env)
 
     def down(self, volumes: bool, timeout: float = 120) -> proc.Completed:
         return proc.run(self.argv("down", "--remove-orphans", *(["--volumes"] if volumes else [])), timeout)

@@ -43,9 +43,26 @@ def _ip(host: str):
     try:
         ip = ipaddress.ip_address(host.split("%")[0])
     except ValueError:
-        return None
+        ip = _inet_aton(host)
+        if ip is None:
+            return None
     mapped = getattr(ip, "ipv4_mapped", None)
     return mapped or ip
+
+
+def _inet_aton(host: str):
+    """The address the system resolver gives an all-numeric host (127.1, 0x7f.1, 0177.0.0.1, 2130706433): the
+    request goes there, so it is judged as that address, never by its spelling."""
+    import socket
+
+    if not host or not all(part.isalnum() for part in host.rstrip(".").split(".")):
+        return None
+    if not all(ch in "0123456789xXabcdefABCDEF." for ch in host):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host.rstrip(".")))
+    except (OSError, ValueError):
+        return None
 
 
 def _interfaces() -> tuple[set[str], list]:

@@ -143,10 +143,14 @@ def helper(image: str, volume: str, project: str, purpose: str, read_only: bool,
 
     name = f"{project}-fldeploy-{purpose}-{secrets.token_hex(3)}"
     try:
-        container = _client().containers.create(
+        client = _client()
+        # an image Compose built carries its project and service labels, and a container inherits them: blanked,
+        # or Compose (and service_state) would take the helper for the stack's Open WebUI
+        inherited = {key: "" for key in client.images.get(image).labels or {} if key.startswith("com.docker.compose.")}
+        container = client.containers.create(
             image, entrypoint=["python3", "-c", SWAP_SCRIPT], command=command or ["none", "", ""], name=name,
-            labels={HELPER_LABEL: purpose, HELPER_PROJECT_LABEL: project}, user="0:0", network_disabled=True,
-            mounts=[Mount(MOUNT, volume, type="volume", read_only=read_only, no_copy=True)])
+            labels={**inherited, HELPER_LABEL: purpose, HELPER_PROJECT_LABEL: project}, user="0:0",
+            network_disabled=True, mounts=[Mount(MOUNT, volume, type="volume", read_only=read_only, no_copy=True)])
     except docker.errors.ImageNotFound:
         _remove(name)
         raise FldeployError(f"the Open WebUI image {image} is not on this machine", "run `fldeploy up` first",

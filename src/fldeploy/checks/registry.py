@@ -72,9 +72,9 @@ CHECKS: tuple[Check, ...] = (
           lambda g: v.docker_compose(g.compose or {})),
     Check("ports", "ports.md", "the stack's host ports are free or held by fldeploy's own stack", "ports",
           lambda g: v.ports(*g.ports), fixed_by="ports"),
-    Check("docker.host_gateway", "docker.md", "`host.docker.internal` resolves inside a throwaway container of "
-          "the stack", "stack", _stack("docker.host_gateway")),
-    Check("foundry.from_container", "foundry.md", "that container fetches Foundry's models; refused (loopback "
+    Check("docker.host_gateway", "docker.md", "`host.docker.internal` resolves inside the stack's running front end "
+          "(`docker compose exec`: its network, its `extra_hosts`)", "stack", _stack("docker.host_gateway")),
+    Check("foundry.from_container", "foundry.md", "that front end fetches Foundry's models; refused (loopback "
           "bind), timeout (firewall), no models, bad URL told apart", "stack", _stack("foundry.from_container"),
           fixed_by="deploy"),
     Check("stack.openwebui", "stack.md", "healthy, admin signs in, stored Foundry URL matches, model listed, a "

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..core.compose_model import dotenv_text
+from ..adapters.signals import sigterm_as_interrupt
 from ..errors import ExitCode, FldeployError
 from ..result import Result
 from ..services.confirm import confirm
@@ -54,6 +55,7 @@ def rotate(settings, confirmed: bool, interactive: bool, ask, progress) -> Resul
         raise FldeployError(f"no admin password in {out_dir / files.ENV_FILE}", "run `fldeploy up` first",
                             ExitCode.CHECK_FAILED, "secrets.no_env")
     env_path, backup = out_dir / files.ENV_FILE, out_dir / BACKUP_FILE
+    files.ensure_ours(env_path)  # a .env kept by hand is the user's: fldeploy does not rewrite it
     rotated = {**current, "OPENWEBUI_ADMIN_PASSWORD": token_source.token_urlsafe(18),
                "WEBUI_SECRET_KEY": token_source.token_hex(32)}
     url = f"http://127.0.0.1:{settings.openwebui_port}"
@@ -65,12 +67,13 @@ def rotate(settings, confirmed: bool, interactive: bool, ask, progress) -> Resul
         client.sign_in(settings.admin_email, current["OPENWEBUI_ADMIN_PASSWORD"])
         # both passwords are on disk before Open WebUI knows the new one: neither exists only in memory
         files.atomic_write(backup, dotenv_text(current, __version__), 0o600)
-        files.atomic_write(env_path, dotenv_text(rotated, __version__), 0o600)
-        progress("changing the admin password inside Open WebUI")
-        try:
-            client.change_password(current["OPENWEBUI_ADMIN_PASSWORD"], rotated["OPENWEBUI_ADMIN_PASSWORD"])
-        except (Exception, KeyboardInterrupt) as exc:
-            notes.append(_resolve(settings, url, current, rotated, env_path, backup, exc, progress))
+        with sigterm_as_interrupt():  # SIGTERM, like Ctrl-C, ends here with the live password in .env
+            try:
+                files.atomic_write(env_path, dotenv_text(rotated, __version__), 0o600)
+                progress("changing the admin password inside Open WebUI")
+                client.change_password(current["OPENWEBUI_ADMIN_PASSWORD"], rotated["OPENWEBUI_ADMIN_PASSWORD"])
+            except (Exception, KeyboardInterrupt) as exc:
+                notes.append(_resolve(settings, url, current, rotated, env_path, backup, exc, progress))
     os.remove(backup)
     progress("restarting Open WebUI with the new WEBUI_SECRET_KEY")
     done = compose.up(settings.wait_timeout, progress)

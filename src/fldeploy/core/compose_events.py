@@ -38,12 +38,3 @@ def parse(line: str, project: str) -> ServiceEvent | None:
         return ServiceEvent(found.group(1), found.group(2).lower())
     return None
 
-
-# states Compose reports only when it changed something (a container made, replaced, started, an image built)
-CHANGING = frozenset({"recreate", "recreated", "creating", "created", "starting", "started", "building", "built",
-                      "pulling", "pulled", "stopping", "stopped", "removing", "removed"})
-
-
-def changed_anything(lines: list[str], project: str) -> bool:
-    """Did this `compose up` change any container? (`Running`, `Waiting`, `Healthy` alone: it did not.)"""
-    return any((event := parse(line, project)) is not None and event.state in CHANGING for line in lines)

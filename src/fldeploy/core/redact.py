@@ -13,6 +13,8 @@ MASK = "********"  # the same mask as settings.MASK
 # query parameter names whose values are credentials (matched as parts of the lower-cased name)
 SECRET_PARAMS = ("token", "key", "secret", "pass", "pwd", "sig", "auth", "credential", "session", "code")
 URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>`]+")
+# user-info wherever a text shows it, quotes included (a URL cut at a quote would keep its password)
+USERINFO_IN_TEXT = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)([^/\s@]+)@")
 _PARAM = re.compile(r"(^|[&;])([^=&;#]+)=([^&;#]*)")
 
 
@@ -62,7 +64,13 @@ def mask_text(text: str) -> str:
     """Every URL inside a free text masked with mask_url (findings, notes, logs)."""
     if not isinstance(text, str) or "://" not in text:
         return text
+    text = USERINFO_IN_TEXT.sub(_mask_userinfo, text)
     return URL_IN_TEXT.sub(lambda m: mask_url(m.group(0)), text)
+
+
+def _mask_userinfo(match: re.Match) -> str:
+    user, colon, _ = match.group(2).partition(":")
+    return f"{match.group(1)}{user}:{MASK}@" if colon else f"{match.group(1)}{MASK}@"
 
 
 def mask_data(value: Any) -> Any:

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..core import compose_events, verdicts
+from ..core import verdicts
 from ..core.stack_plan import FoundryFacts, Route, selected_services
 from ..core.verdicts import Verdict
 from ..errors import ExitCode, FldeployError
@@ -124,6 +124,7 @@ def deploy(settings, progress, build: bool = False) -> Deployed:
         checked_at = _last_full_check(out_dir).get("at", "?")
         light = ThreadPoolExecutor(1).submit(_light_checks, settings, doc["services"], facts, route, out_dir,
                                              checked_at)
+    before = _containers(settings.project) if light is not None else None
     mark = time.monotonic()
     done = compose.up(settings.wait_timeout, progress, build=build)
     timings["compose_up_s"] = time.monotonic() - mark
@@ -131,7 +132,7 @@ def deploy(settings, progress, build: bool = False) -> Deployed:
         raise _compose_failure(settings, done.stdout, done.timed_out)
 
     mark = time.monotonic()
-    if light is not None and not compose_events.changed_anything(done.stdout.splitlines(), settings.project):
+    if light is not None and before is not None and before == _containers(settings.project):
         checks = light.result()  # nothing changed since the full check passed on exactly this stack
     else:
         progress("checking the stack end to end (Open WebUI: sign-in, models, a chat as the UI sends it)")
@@ -159,13 +160,29 @@ def _light_checks(settings, services, facts: FoundryFacts, route: Route, out_dir
     return checks
 
 
+def _containers(project: str) -> dict[str, str] | None:
+    """The project's containers as the engine reports them, id -> state: Compose changed nothing when these are
+    the same before and after `up` (its progress text depends on COMPOSE_PROGRESS and is not proof)."""
+    import json
+    from urllib.parse import quote
+
+    from ..adapters import engine
+
+    query = quote(json.dumps({"label": [f"com.docker.compose.project={project}"]}))
+    try:
+        listing = engine.get(f"/containers/json?all=1&filters={query}", 5.0)
+    except engine.EngineError:
+        return None
+    return {c.get("Id", ""): c.get("State", "") for c in listing}
+
+
 def _render_id(out_dir: Path, route: Route, facts: FoundryFacts) -> str:
     import hashlib
 
     from ..stack import files
 
     digest = hashlib.sha256()
-    for name in (files.COMPOSE_FILE, files.ENV_FILE):
+    for name in (files.COMPOSE_FILE, files.ENV_FILE, files.OVERRIDE_FILE):
         path = out_dir / name
         digest.update(path.read_bytes() if path.exists() else b"")
     digest.update(f"{route.url}|{facts.model_id}".encode())

@@ -1,5 +1,6 @@
-"""What a container of the stack sees: a throwaway container (same network, same extra_hosts, via
-`docker compose run`) resolves host.docker.internal and fetches Foundry's /v1/models."""
+"""What a container of the stack sees: inside a running front end (its network, its extra_hosts; `docker compose
+exec`, much cheaper than a throwaway `run` container) host.docker.internal resolves and Foundry's /v1/models
+answers."""
 from __future__ import annotations
 
 import json
@@ -39,8 +40,7 @@ print(json.dumps(out))
 def from_container(compose, service: str, url: str, timeout: float) -> dict:
     from ..adapters import proc
 
-    done = proc.run(compose.argv("run", "--rm", "--no-deps", "-T", "--entrypoint", "python3", service,
-                                 "-c", SCRIPT, url), timeout)
+    done = proc.run(compose.argv("exec", "-T", service, "python3", "-c", SCRIPT, url), timeout)
     line = next((l for l in reversed(done.stdout.splitlines()) if l.startswith("{")), None)
     if line:
         return json.loads(line)
