@@ -174,3 +174,34 @@ def test_render_config_and_foundry_status_as_a_normal_user(normal_user):
     status = normal_user.fl("foundry", "status", "--json")
     _no_traceback(status)
     assert status.code == 1 and status.json["errors"][0]["code"] == "foundry.not_running"
+
+
+def test_up_as_a_normal_user_brings_open_webui_up(normal_user, foundry, stack_images):
+    import os
+
+    from ..support.fixtures import BASE_IMAGE, REAL_DOCKER_CONFIG
+
+    # the user's own Docker CLI config, with the Compose plugin its admin would install for it
+    plugin = pathlib.Path(os.path.realpath(pathlib.Path(os.environ.get("DOCKER_CONFIG", REAL_DOCKER_CONFIG))
+                                           / "cli-plugins" / "docker-compose"))
+    target = normal_user.home / ".docker" / "cli-plugins" / "docker-compose"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(plugin, target)
+    for path in (target, target.parent, target.parent.parent):
+        os.chown(path, normal_user.uid, normal_user.gid)
+    target.chmod(0o755)
+    project = f"flt{uuid.uuid4().hex[:8]}"
+    settings = {"FLDEPLOY_FOUNDRY_URL": foundry.url, "FLDEPLOY_SERVICES": "open-webui", "FLDEPLOY_BUILD_LOCAL": "1",
+                "FLDEPLOY_BASE_IMAGE": BASE_IMAGE, "FLDEPLOY_PROJECT": project, "FLDEPLOY_VOLUME": f"{project}-data",
+                "FLDEPLOY_OPENWEBUI_PORT": str(free_port())}
+    try:
+        run = normal_user.fl("up", "--json", timeout=900, **settings)
+        assert "Traceback" not in run.err, run.err
+        assert run.code == 0, run.out[-2000:] + run.err[-2000:]
+        check = next(c for c in json.loads(run.out)["data"]["checks"] if c["id"] == "stack.openwebui")
+        assert check["status"] == "ok" and check["data"]["ui_answer"] == "Hello from tiny model"
+        env_file = normal_user.home / ".local" / "share" / "fldeploy" / "stack" / ".env"
+        assert env_file.stat().st_uid == normal_user.uid and stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    finally:
+        subprocess.run(["docker", "compose", "-p", project, "down", "--volumes", "--remove-orphans", "-t", "2"],
+                       cwd=normal_user.home, capture_output=True, timeout=120)

@@ -124,3 +124,9 @@ def test_the_demo_port_is_known_when_the_demo_is_enabled(fl, hold_port):
     entry = _port(run, port)
     assert run.code == 4 and entry["role"] == "webgpu-demo" and "--webgpu-demo-port" in entry["fix"]
     assert port not in [p["port"] for p in fl("ports", "--json", FLDEPLOY_WEBGPU_DEMO_PORT=str(port)).json["data"]["ports"]]
+
+
+def test_a_front_end_that_is_not_deployed_needs_no_port(fl, hold_port):
+    _, port = hold_port("127.0.0.1", 0)
+    run = fl("ports", "--json", FLDEPLOY_SERVICES="open-webui", FLDEPLOY_CHAINLIT_PORT=str(port))
+    assert run.code == 0 and port not in [p["port"] for p in run.json["data"]["ports"]]

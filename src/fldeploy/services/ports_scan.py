@@ -18,9 +18,11 @@ def foundry_port(settings) -> int | None:
 
 
 def scan(settings, extra: list[int], with_foundry: bool = True) -> tuple[list[PortStatus], list[str]]:
-    demo = settings.webgpu_demo_port if "webgpu-demo" in settings.services else None
-    needs = needed_ports(settings.openwebui_port, settings.chainlit_port,
-                         foundry_port(settings) if with_foundry else None, extra, demo)
+    chosen = {name.strip() for name in settings.services.split(",")}  # only the front ends to be deployed
+    needs = needed_ports(settings.openwebui_port if "open-webui" in chosen else None,
+                         settings.chainlit_port if "chainlit" in chosen else None,
+                         foundry_port(settings) if with_foundry else None, extra,
+                         settings.webgpu_demo_port if "webgpu-demo" in chosen else None)
     wanted = {n.port for n in needs}
     found, notes = net.scan_listeners(wanted)
     if not found:
