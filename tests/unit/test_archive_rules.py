@@ -116,3 +116,45 @@ def test_names_in_messages_are_quoted_and_short():
 
 def test_fldeploys_own_staging_folders_are_private():
     assert is_private(f"{PRIVATE_PREFIX}restore-1/webui.db") and not is_private("uploads/.fldeploy-x")
+
+
+def test_a_file_cannot_replace_a_folder_the_archive_already_has():
+    from fldeploy.core.archive_rules import ArchiveCheck
+
+    check = ArchiveCheck()
+    for name, kind in (("a/b", tarfile.DIRTYPE), ("a/b/x", tarfile.REGTYPE), ("a", tarfile.REGTYPE)):
+        member = tarfile.TarInfo(name)
+        member.type = kind
+        check.add(member)
+    assert any("already has a folder" in p for p in check.problems), check.problems
+
+
+def test_names_longer_than_a_filesystem_allows_are_refused():
+    from fldeploy.core.archive_rules import path_problem
+
+    assert "longer than a filesystem allows" in path_problem("x" * 256)
+    assert "longer than a filesystem allows" in path_problem("/".join(["d"] * 2100))
+    assert path_problem("a/" * 10 + "webui.db") is None
+
+
+def test_a_huge_metadata_header_is_refused_without_reading_it(tmp_path):
+    """A 1 GiB pax header in a ~1 MB gzip (what the review built): refused as damaged, memory stays small."""
+    import gzip
+    import resource
+
+    from fldeploy.adapters.archive_stream import BoundedTarInfo
+
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, 1 << 30
+    bomb = tmp_path / "bomb.tar.gz"
+    with gzip.open(bomb, "wb") as out:
+        out.write(header.tobuf(format=tarfile.USTAR_FORMAT))
+        zeros = bytes(1 << 20)
+        for _ in range(64):  # 64 MiB of the declared GiB is enough to prove the read is never attempted
+            out.write(zeros)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(tarfile.ReadError, match="metadata header"):
+        with tarfile.open(bomb, mode="r|gz", tarinfo=BoundedTarInfo) as tar:
+            for _ in tar:
+                pass
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB

@@ -96,6 +96,20 @@ def relay(source: tarfile.TarFile, place: Callable[[tarfile.TarInfo], str | None
         yield bytes(2 * BLOCK)
 
 
+class BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads a pax or GNU long-name header's whole body at once: a 1 MB gzip can declare a 1 GiB header
+    and take gigabytes of memory. Such headers carry a name and a few attributes; more than 64 KiB is refused."""
+
+    METADATA = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
+    MAX_METADATA_BYTES = 64 * 1024
+
+    def _proc_member(self, tarfile_):  # type: ignore[no-untyped-def]
+        if self.type in self.METADATA and self.size > self.MAX_METADATA_BYTES:
+            raise tarfile.SubsequentHeaderError(f"a {self.size}-byte metadata header (more than "
+                                                f"{self.MAX_METADATA_BYTES} bytes)")
+        return super()._proc_member(tarfile_)  # type: ignore[misc]
+
+
 def write_private_archive(path: Path, chunks: Iterable[bytes]) -> int:
     """gzip the chunks into path: a temp file next to it (mode 0600, owned by whoever runs fldeploy), fsync,
     then a rename that never replaces an existing file. On any failure, Ctrl-C included, no file is left."""
@@ -161,7 +175,7 @@ def inspect_archive(raw: BinaryIO, limits: Limits, scratch: Path) -> Inspection:
     try:
         with gzip.GzipFile(fileobj=hashed, mode="rb") as unpacked:  # type: ignore[call-overload]
             capped = MeteredReader(unpacked, cap=unpacked_cap(limits))
-            with tarfile.open(fileobj=capped, mode="r|") as tar:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=capped, mode="r|", tarinfo=BoundedTarInfo) as tar:  # type: ignore[call-overload]
                 for member in tar:
                     name = check.add(member)
                     if check.over_limit:
@@ -231,7 +245,7 @@ def staged_stream(raw: BinaryIO, limits: Limits, stage: str, judged: Inspection)
     try:
         with gzip.GzipFile(fileobj=hashed, mode="rb") as unpacked:  # type: ignore[call-overload]
             capped = MeteredReader(unpacked, cap=unpacked_cap(limits))
-            with tarfile.open(fileobj=capped, mode="r|") as tar:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=capped, mode="r|", tarinfo=BoundedTarInfo) as tar:  # type: ignore[call-overload]
                 yield from relay(tar, place, end=False)
             capped.drain()
         hashed.drain()

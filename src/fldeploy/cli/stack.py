@@ -137,7 +137,7 @@ def register(app: typer.Typer) -> None:
         """
         import sys
 
-        from ..commands import backup as verb
+        from ..commands import restore as verb
 
         interactive = sys.stdin.isatty() and not json
         execute("restore", json, {}, lambda s, p: verb.restore(s, file, yes, interactive,

@@ -40,7 +40,13 @@ def relative_name(name: str) -> str:
     return "/".join(part for part in name.split("/") if part not in ("", "."))
 
 
+MAX_NAME_BYTES, MAX_PART_BYTES = 4096, 255  # PATH_MAX and NAME_MAX of the volume's filesystem
+
+
 def path_problem(name: str) -> str | None:
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES or any(
+            len(part.encode("utf-8", "surrogateescape")) > MAX_PART_BYTES for part in name.split("/")):
+        return f"{shown(name[:80])}... is a name longer than a filesystem allows"
     if name.startswith("/"):
         return f"{shown(name)} is an absolute path"
     if ".." in name.split("/"):
@@ -92,6 +98,7 @@ class ArchiveCheck:
     over_limit: bool = False
     _seen: set[str] = field(default_factory=set)
     _files: set[str] = field(default_factory=set)
+    _folders: set[str] = field(default_factory=set)  # named, or implied as the parent of an accepted member
 
     def _refuse(self, problem: str) -> None:
         self.problem_count += 1
@@ -121,6 +128,12 @@ class ArchiveCheck:
         if clash is not None:
             self._refuse(f"{shown(name)} lies under {shown(clash)}, which is a file")
             return None
+        if not member.isdir() and name in self._folders:  # extraction would replace the folder judged before
+            self._refuse(f"{shown(name)} is a file where the archive already has a folder")
+            return None
+        self._folders.update("/".join(parents[:i]) for i in range(1, len(parents) + 1))
+        if member.isdir():
+            self._folders.add(name)
         self._seen.add(name)
         if not member.isdir():
             self._files.add(name)

@@ -29,7 +29,8 @@ def emit(result: Result, as_json: bool, view: str | None = None) -> None:
     for err in result.errors:
         if err.get("code") in shown_checks(result):
             continue  # the rendered check already shows this failure with its fix
-        sys.stderr.write(f"error: {err['message']}\n")
+        label = "warning" if result.status == "warn" else "error"  # e.g. a backup that left entries out
+        sys.stderr.write(f"{label}: {err['message']}\n")
         if err.get("hint"):
             sys.stderr.write(f"  fix: {err['hint']}\n")
 
