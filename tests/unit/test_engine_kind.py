@@ -191,7 +191,7 @@ def test_bind_on_podman_is_judged_against_its_gateways_not_docker0():
     assert out.cause == ("Foundry listens on 127.0.0.1, 172.17.0.1:5273, but Podman's containers reach the host as "
                          "host.containers.internal, their network's gateway (10.88.0.1, 10.89.0.1; each Compose "
                          "project gets its own), where nothing listens on 5273: they get 'connection refused'")
-    assert "`fldeploy foundry start --bind all`" in out.fix and "firewall port 5273" in out.fix
+    assert "`fldeploy foundry start --bind all --model <alias>`" in out.fix and "firewall port 5273" in out.fix
 
 
 @pytest.mark.parametrize("addresses", [["0.0.0.0"], ["127.0.0.1", "10.89.0.1"]])

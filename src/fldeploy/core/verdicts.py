@@ -139,7 +139,7 @@ def foundry_bind(d: Discovery, addresses: list[str], engine: dict | None, gatewa
                        f"as {name}, their network's gateway ({where}; each Compose project gets its own), where "
                        f"nothing listens on {port}: they get 'connection refused'",
                        f"make Foundry listen where Podman's networks reach the host: on all interfaces "
-                       f"(`fldeploy foundry start --bind all`; firewall port {port} from other hosts), or on the "
+                       f"(`fldeploy foundry start --bind all --model <alias>`; firewall port {port} from other hosts), or on the "
                        "stack network's gateway; or run the stack on Docker", {**data, "gateways": list(kind.gateways)})
     gw = gateway or "172.17.0.1"
     if all(a in LOOPBACKS for a in addresses):
