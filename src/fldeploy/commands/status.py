@@ -12,8 +12,8 @@ def run(settings) -> Result:
     from ..services import stack
     from ..services.foundry_facts import where_foundry_is_now
 
-    compose = stack.stack_compose(settings)
     rendered_stack = stack.require(settings)
+    compose = stack.compose_of(rendered_stack, settings.project)
     rendered = rendered_stack.services
     running = {c.get("Service"): c for c in compose.ps()}
     services = []

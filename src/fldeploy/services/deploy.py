@@ -118,10 +118,11 @@ def deploy(settings, progress, build: bool = False) -> Deployed:
     compose = Compose(out_dir, settings.project)
     render_id = _render_id(out_dir, route, facts)
     light = None
-    if not written["changed"] and _last_full_check(out_dir).get("render") == render_id:
+    last_check = _last_full_check(out_dir)
+    if not written["changed"] and last_check.get("render") == render_id:
         # the files are those a full check passed on: while Compose confirms it changes nothing, the light
         # check runs (sign-in and repairs, no chats); used only if Compose indeed changed nothing
-        checked_at = _last_full_check(out_dir).get("at", "?")
+        checked_at = last_check.get("at", "?")
         light = ThreadPoolExecutor(1).submit(_light_checks, settings, doc["services"], facts, route, out_dir,
                                              checked_at)
     before = _containers(settings.project) if light is not None else None

@@ -15,6 +15,7 @@ class RenderedStack:
     foundry_url: str | None = None  # as containers use it
     model_id: str | None = None
     relay: bool = False
+    project: str | None = None  # the Compose project it was rendered for (its `name:`)
 
 
 def _env(service: dict | None, name: str) -> str | None:
@@ -28,10 +29,11 @@ def read(out_dir: Path) -> RenderedStack | None:
 
     if not (out_dir / files.COMPOSE_FILE).exists():
         return None
-    services = files.read_services(out_dir)
+    doc = files.read_document(out_dir)
+    services = doc.get("services") or {}
     owui, chainlit = services.get("open-webui"), services.get("chainlit")
     return RenderedStack(out_dir, services, _env(owui, "OPENAI_API_BASE_URL") or _env(chainlit, "BASE_URL"),
-                         _env(chainlit, "MODEL"), "foundry-relay" in services)
+                         _env(chainlit, "MODEL"), "foundry-relay" in services, files.project_of(doc, ""))
 
 
 def require(settings) -> RenderedStack:
@@ -42,8 +44,13 @@ def require(settings) -> RenderedStack:
     return rendered
 
 
+def compose_of(rendered: RenderedStack, default_project: str):
+    """Compose for this rendered stack, under the project recorded in it (a stack beside it is never seen)."""
+    from ..adapters.compose import Compose
+
+    return Compose(rendered.dir, rendered.project or default_project)
+
+
 def stack_compose(settings):
     """Compose for the stack in stack_dir, under the project recorded there."""
-    from ..stack import files
-
-    return files.stack_compose(require(settings).dir, settings.project)
+    return compose_of(require(settings), settings.project)

@@ -23,7 +23,7 @@ def check(settings, found: Callable[[], Any] | None = None) -> list[Verdict]:
     check waits for it, the other probes start at once."""
     from ..adapters import docker_engine
     from ..core.fix_texts import fix_engine, platform_name
-    from ..stack import end_to_end, files, probe
+    from ..stack import end_to_end, probe
     from . import stack
     from .foundry_facts import where_foundry_is_now
 
@@ -32,7 +32,7 @@ def check(settings, found: Callable[[], Any] | None = None) -> list[Verdict]:
     if rendered is None:
         return _skip(f"no stack in {out_dir} yet (`fldeploy up`)")
     services = rendered.services
-    compose = files.stack_compose(out_dir, settings.project)
+    compose = stack.compose_of(rendered, settings.project)
     running = {c.get("Service") for c in compose.ps() if c.get("State") == "running"}
     front = [s for s in ("open-webui", "chainlit") if s in services and s in running]
     if not front:

@@ -101,16 +101,26 @@ def write_stack(out_dir: Path, doc: dict, api_key: str) -> dict:
             "override_file": str(out_dir / OVERRIDE_FILE) if (out_dir / OVERRIDE_FILE).exists() else None}
 
 
-def read_services(out_dir: Path) -> dict:
-    """The services of the rendered compose.yaml; a file broken by hand is an error with a fix, not a traceback."""
+def read_document(out_dir: Path) -> dict:
+    """The rendered compose.yaml as data; a file broken by hand is an error with a fix, not a traceback."""
     import yaml
 
     path = out_dir / COMPOSE_FILE
     try:
-        return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("services") or {}
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise FldeployError(f"{path} is not valid YAML: {exc}", "fix it, or delete it and run `fldeploy up`",
                             ExitCode.CONFIG, "stack.compose_file") from None
+    return doc if isinstance(doc, dict) else {}
+
+
+def read_services(out_dir: Path) -> dict:
+    return read_document(out_dir).get("services") or {}
+
+
+def project_of(doc: dict, default: str) -> str:
+    name = doc.get("name")
+    return name if isinstance(name, str) and name else default
 
 
 def recorded_project(out_dir: Path, default: str) -> str:
@@ -122,8 +132,7 @@ def recorded_project(out_dir: Path, default: str) -> str:
         doc = yaml.safe_load((out_dir / COMPOSE_FILE).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         return default
-    name = doc.get("name") if isinstance(doc, dict) else None
-    return name if isinstance(name, str) and name else default
+    return project_of(doc, default) if isinstance(doc, dict) else default
 
 
 def stack_compose(out_dir: Path, default_project: str):
