@@ -90,6 +90,10 @@ SPECS: tuple[Spec, ...] = (
          check=v.image_reference),
     Spec("relay_image", str, "alpine/socat:1.8.0.3", "socat image of the loopback relay", check=v.image_reference),
     Spec("relay_port", int, 5273, "port the relay listens on at the Docker bridge gateway", bounds=(1, 65535)),
+    Spec("target", str, "compose", "where the stack runs: compose (one host), swarm (Docker Swarm, Open WebUI "
+         "replicas on PostgreSQL and Redis) or kubernetes (render only: a kustomize base)",
+         choices=("compose", "swarm", "kubernetes")),
+    Spec("replicas", int, 1, "Open WebUI replicas for --target swarm/kubernetes", bounds=(1, 32)),
     Spec("volume", str, "open-webui-data", "Docker volume holding Open WebUI's data", check=v.volume_name),
     Spec("admin_email", str, "admin@fldeploy.local", "Open WebUI admin account fldeploy creates", check=v.email),
     Spec("build_local", bool, False, "build every image locally instead of pulling (air-gapped hosts)"),

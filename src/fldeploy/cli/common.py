@@ -22,6 +22,12 @@ WebgpuDemoPortOpt = Annotated[Optional[int], typer.Option(
 ChainlitPortOpt = Annotated[Optional[int], typer.Option(
     "--chainlit-port", help="Host port of the Chainlit app [default: 8080]", show_default=False)]
 
+TargetOpt = Annotated[Optional[str], typer.Option(
+    "--target", help="compose (one host), swarm (Docker Swarm) or kubernetes (render only) [default: compose; "
+    "env: FLDEPLOY_TARGET]", show_default=False)]
+ReplicasOpt = Annotated[Optional[int], typer.Option(
+    "--replicas", help="Open WebUI replicas for --target swarm/kubernetes [default: 1]", show_default=False)]
+
 
 def execute(command: str, as_json: bool, flags: dict[str, Any],
             action: Callable[..., Result], wants_progress: bool = False, view: str | None = None) -> None:

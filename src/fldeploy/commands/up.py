@@ -6,7 +6,7 @@ from ..errors import ExitCode
 from ..result import Result
 
 
-def run(settings, progress, build: bool = False) -> Result:
+def run(settings, progress, build: bool = False, init_swarm: bool = False) -> Result:
     from ..services.deploy import deploy
 
     done = deploy(settings, progress, build)
