@@ -402,5 +402,8 @@ def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None =
     path = find_config_file(cwd or Path.cwd(), env)
     config: dict[str, tuple[Any, int]] = {}
     if path is not None:
-        config = parse_config(read_config_text(path), str(path))
+        from .adapters.parsed_cache import parsed
+
+        config = parsed(path, lambda: parse_config(read_config_text(path), str(path)),
+                        os.path.join(user_dir("cache"), "settings-parsed.json"))
     return resolve(flags or {}, env, config, str(path) if path else None)

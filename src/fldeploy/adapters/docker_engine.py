@@ -1,7 +1,7 @@
 """What fldeploy asks of the Docker engine (through the Engine API adapter) and of the Compose v2 CLI."""
 from __future__ import annotations
 
-from . import engine, proc
+from . import engine
 
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -66,6 +66,8 @@ def _podman_facts(endpoint, timeout: float) -> dict:
 
 def compose_version(timeout: float) -> dict:
     """`docker compose version --short`; {'present', 'version', 'error'}."""
+    from . import proc
+
     done = proc.run(["docker", "compose", "version", "--short"], timeout=timeout)
     if done.ok and done.stdout.strip():
         return {"present": True, "version": done.stdout.strip().lstrip("v")}

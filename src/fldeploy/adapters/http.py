@@ -1,4 +1,4 @@
-"""Every HTTP request fldeploy makes goes through here (httpx, imported lazily): local traffic never uses a proxy.
+"""Every HTTP request fldeploy makes goes through here: local traffic never uses a proxy (and never imports httpx).
 
 httpx honours HTTP_PROXY/HTTPS_PROXY/ALL_PROXY for every host, 127.0.0.1 included, unless NO_PROXY names it.
 With a corporate proxy set, fldeploy's requests to a Foundry on loopback, to the stack's own front ends (the
@@ -16,20 +16,34 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 ALWAYS_LOCAL_NAMES = ("localhost", "host.docker.internal", "gateway.docker.internal")
 BRIDGE_INTERFACES = ("docker0", "br-")
-HTTPX_ERRORS = ("HTTPError", "TimeoutException", "ConnectError", "TransportError", "RequestError")
 
 
-def __getattr__(name: str):
-    """http.HTTPError, http.TimeoutException, ...: httpx's exception types, imported on first use."""
-    if name in HTTPX_ERRORS:
-        import httpx
+class HTTPError(Exception):
+    """Any failure of a request made here, local or through httpx."""
+    kind = "error"
 
-        return getattr(httpx, name)
-    raise AttributeError(name)
+
+class TransportError(HTTPError):
+    pass
+
+
+RequestError = TransportError
+
+
+class TimeoutException(TransportError):
+    kind = "timeout"
+
+
+class ConnectError(TransportError):
+    kind = "refused"
+
+
+_BY_KIND = {"timeout": TimeoutException, "refused": ConnectError, "error": TransportError}
 
 
 def _host(url: str) -> str:
@@ -107,52 +121,91 @@ def uses_env_proxy(url: str) -> bool:
     return not is_local(url)
 
 
-def _direct() -> dict:
-    """Client options for a direct connection: no environment proxies; CA settings from the environment kept."""
-    options: dict = {"trust_env": False}
-    cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
-    if cafile or capath:
-        import ssl
-
-        options["verify"] = ssl.create_default_context(cafile=cafile or None, capath=capath or None)
-    return options
+def _ca_from_env() -> tuple[str | None, str | None]:
+    return os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
 
 
-def client(base_url: str, timeout: float, **kw):
-    """An httpx.Client for one service (relative paths): direct when base_url is local."""
-    import httpx
+def _translated(exc: Exception) -> HTTPError:
+    """httpx's or the local session's failure as one of the types above (callers catch these only)."""
+    kind = getattr(exc, "kind", None)
+    if kind is None:
+        name = type(exc).__name__
+        kind = "timeout" if "Timeout" in name else "refused" if name == "ConnectError" else "error"
+    return _BY_KIND[kind](str(exc) or type(exc).__name__)
 
-    route = {} if uses_env_proxy(base_url) else _direct()
-    return httpx.Client(base_url=base_url, timeout=timeout, **route, **kw)
+
+class Client:
+    """One service's client (paths relative to base_url): the standard library's http.client when the
+    service is local (never a proxy, and no httpx import: doctor and up start ~170 ms sooner), httpx with the
+    environment's proxy rules otherwise. Responses have status_code, headers, content, text and json()."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        if uses_env_proxy(base_url):
+            import httpx
+
+            self._session: Any = httpx.Client(base_url=base_url, timeout=timeout)
+            self._errors: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL)
+        else:
+            from .local_http import Failure, Session
+
+            self._session = Session(base_url, timeout, *_ca_from_env())
+            self._errors = (Failure,)
+
+    @property
+    def cookies(self) -> Any:
+        return self._session.cookies
+
+    def request(self, method: str, url: str, **kw: Any) -> Any:
+        try:
+            return self._session.request(method, url, **kw)
+        except self._errors as exc:
+            raise _translated(exc) from exc
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> Any:
+        return self.request("POST", url, **kw)
+
+    def head(self, url: str, **kw: Any) -> Any:
+        return self.request("HEAD", url, **kw)
+
+    def delete(self, url: str, **kw: Any) -> Any:
+        return self.request("DELETE", url, **kw)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
 
-def request(method: str, url: str, timeout: float, **kw):
+def client(base_url: str, timeout: float) -> Client:
+    """A client for one service (relative paths): direct when base_url is local."""
+    return Client(base_url, timeout)
+
+
+def request(method: str, url: str, timeout: float, **kw: Any) -> Any:
     """One request (like httpx.request), routed by uses_env_proxy."""
-    import httpx
-
-    route = {} if uses_env_proxy(url) else _direct()
-    with httpx.Client(timeout=timeout, **route) as c:
-        return c.request(method, url, **kw)
+    with Client(url, timeout) as one:
+        return one.request(method, url, **kw)
 
 
-def get(url: str, timeout: float, **kw):
+def get(url: str, timeout: float, **kw: Any) -> Any:
     return request("GET", url, timeout, **kw)
 
 
-def post(url: str, timeout: float, **kw):
+def post(url: str, timeout: float, **kw: Any) -> Any:
     return request("POST", url, timeout, **kw)
 
 
-def head(url: str, timeout: float, **kw):
+def head(url: str, timeout: float, **kw: Any) -> Any:
     return request("HEAD", url, timeout, **kw)
 
 
 def error_kind(exc: BaseException) -> str:
     """timeout, refused or error: how a transport failure is told apart in findings."""
-    import httpx
-
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
-    if isinstance(exc, httpx.ConnectError):
-        return "refused"
-    return "error"
+    return getattr(exc, "kind", "error") if isinstance(exc, HTTPError) else "error"

@@ -162,6 +162,9 @@ def socket_owners(inodes: set[int]) -> tuple[dict[int, int], bool]:
 
 def process_info(pid: int) -> dict:
     """Name, short command line and user of a process (what psutil can see without root)."""
+    from_proc = platform.proc_process(pid)
+    if from_proc is not None:
+        return from_proc
     import psutil
 
     try:

@@ -51,12 +51,8 @@ def read_state(settings) -> dict | None:
 
 def _is_ours(pid: int) -> bool:
     """The pid is still fldeploy's runtime run by this user, not a reused pid."""
-    import psutil
-
-    try:
-        runs_runtime = RUNTIME_MODULE in " ".join(psutil.Process(pid).cmdline())
-    except (psutil.Error, OSError):
-        return False
+    argv = platform.cmdline(pid)
+    runs_runtime = argv is not None and RUNTIME_MODULE in " ".join(argv)
     return runs_runtime and platform.owner_matches(pid) is not False
 
 

@@ -5,7 +5,15 @@ import json
 import sys
 
 from ..result import Result
-from .progress import Progress
+
+
+def __getattr__(name: str):
+    if name == "Progress":  # only the verbs that report progress pay for its import
+        from .progress import Progress
+
+        return Progress
+    raise AttributeError(name)
+
 
 __all__ = ["Progress", "emit", "shown_checks"]
 

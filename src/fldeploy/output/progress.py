@@ -5,7 +5,10 @@ from __future__ import annotations
 import sys
 import time
 
-from ..core.compose_events import ServiceEvent
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..core.compose_events import ServiceEvent
 
 SETTLED = ("healthy", "started", "running", "built", "pulled", "error", "exited", "unhealthy", "removed",
            "stopped")
@@ -24,7 +27,7 @@ class Progress:
     def __call__(self, message: str | ServiceEvent) -> None:
         if self.quiet:
             return
-        if isinstance(message, ServiceEvent):
+        if not isinstance(message, str):  # a ServiceEvent
             self._service(message)
         elif self.tty:
             self._status = message[:200]

@@ -24,9 +24,11 @@ def scan(settings, extra: list[int], with_foundry: bool = True) -> tuple[list[Po
                          foundry_port(settings) if with_foundry else None, extra,
                          settings.webgpu_demo_port if "webgpu-demo" in chosen else None)
     wanted = {n.port for n in needs}
-    found, notes = net.scan_listeners(wanted)
+    every, notes = net.scan_listeners()  # one read: the ports asked about and those free alternatives avoid
+    taken = {l.port for l in every} | wanted
+    found = [l for l in every if l.port in wanted]
     if not found:
-        return [classify(n, [], settings.project, set()) for n in needs], notes
+        return [classify(n, [], settings.project, taken) for n in needs], notes
     owners, complete = net.socket_owners({l.inode for l in found if l.pid is None})
     holders: dict[int, dict[int | None, dict]] = {}
     for l in found:
@@ -48,5 +50,4 @@ def scan(settings, extra: list[int], with_foundry: bool = True) -> tuple[list[Po
         attach_containers(holders, containers)
     if not complete and any(None in by_pid for by_pid in holders.values()):
         notes.append("some sockets belong to processes fldeploy may not inspect: run as root to name them")
-    taken = {l.port for l in net.listeners()} | wanted
     return [classify(n, list(holders.get(n.port, {}).values()), settings.project, taken) for n in needs], notes

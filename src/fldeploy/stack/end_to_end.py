@@ -40,7 +40,8 @@ def _check_openwebui(settings, client, url: str, out_dir: Path, model_id: str, c
         return Verdict(cid, "fail", f"Open WebUI at {url} is not healthy", "see `fldeploy logs open-webui`")
     data: dict = {"url": url}
     try:
-        client.sign_in(settings.admin_email, files.read_secrets(out_dir)["OPENWEBUI_ADMIN_PASSWORD"])
+        client.resume_or_sign_in(settings.admin_email, files.read_secrets(out_dir)["OPENWEBUI_ADMIN_PASSWORD"],
+                                 out_dir / files.SESSION_FILE)
         stored = client.connection()
         stored_url = (stored.get("OPENAI_API_BASE_URLS") or [None])[0]
         if stored_url != container_url:

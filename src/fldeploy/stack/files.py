@@ -12,6 +12,7 @@ from ..core.compose_model import HEADER, MARKER, dotenv_text, parse_dotenv
 from ..errors import ExitCode, FldeployError
 
 COMPOSE_FILE, ENV_FILE, OVERRIDE_FILE = "compose.yaml", ".env", "compose.override.yaml"
+SESSION_FILE = ".fldeploy-session"  # the admin's Open WebUI session token the last check used (0600)
 
 
 def atomic_write(path: Path, text: str, mode: int) -> None:

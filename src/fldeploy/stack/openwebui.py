@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 
 from ..adapters import http
 from ..errors import ExitCode, FldeployError
@@ -55,6 +56,10 @@ class OpenWebUI:
         except (http.HTTPError, ValueError) as exc:
             raise FldeployError(f"cannot reach Open WebUI to sign in: {exc}", "see `fldeploy logs open-webui`",
                                 ExitCode.CHECK_FAILED, "stack.openwebui.signin") from None
+        if resp.status_code == 429:
+            raise FldeployError(f"Open WebUI refuses sign-ins as {email} for now: more than 15 in 3 minutes (its "
+                                "limit against password guessing)", "wait 3 minutes, then run the command again",
+                                ExitCode.CHECK_FAILED, "stack.openwebui.signin")
         if "token" not in body:
             raise FldeployError(
                 f"cannot sign in to Open WebUI as {email} (HTTP {resp.status_code})",
@@ -62,6 +67,28 @@ class OpenWebUI:
                 "volume): sign in with that account, or start fresh with `fldeploy down --volumes`",
                 ExitCode.CHECK_FAILED, "stack.openwebui.signin")
         self.token = body["token"]
+
+    def resume_or_sign_in(self, email: str, password: str, session_file: Path) -> None:
+        """Reuse the admin session the last check kept (0600 next to .env) while Open WebUI accepts it; sign in
+        only when it does not. A sign-in costs Open WebUI a password hash (~0.3 s here) and counts against its
+        limit of 15 sign-ins per account in 3 minutes (routers/auths.py signin_rate_limiter)."""
+        try:
+            self.token = session_file.read_text(encoding="utf-8").strip() or None
+        except OSError:
+            self.token = None
+        if self.token:
+            try:
+                resp = self.http.get("/api/v1/auths/", headers=self._auth())
+                who = resp.json() if resp.status_code == 200 else {}
+            except (http.HTTPError, ValueError):
+                who = {}
+            if isinstance(who, dict) and str(who.get("email", "")).lower() == email.lower():
+                return
+            self.token = None
+        self.sign_in(email, password)
+        from .files import atomic_write
+
+        atomic_write(session_file, self.token or "", 0o600)
 
     def signs_in(self, email: str, password: str) -> bool | None:
         """Does this password sign in? True/False as Open WebUI answered; None when it did not answer."""
@@ -90,6 +117,12 @@ class OpenWebUI:
         self._call("POST", "/openai/config/update", json={
             "ENABLE_OPENAI_API": True, "OPENAI_API_BASE_URLS": urls, "OPENAI_API_KEYS": keys,
             "OPENAI_API_CONFIGS": current.get("OPENAI_API_CONFIGS") or {}})
+
+    def set_connections(self, urls: list[str], key: str, configs: dict) -> None:
+        """Replace the OpenAI connections (several Foundry hosts): one per URL, the same key, these configs."""
+        self._call("POST", "/openai/config/update", json={
+            "ENABLE_OPENAI_API": True, "OPENAI_API_BASE_URLS": urls, "OPENAI_API_KEYS": [key] * len(urls),
+            "OPENAI_API_CONFIGS": configs})
 
     def model_ids(self) -> list[str]:
         return [m["id"] for m in self._call("GET", "/api/models").get("data", [])]
@@ -137,6 +170,7 @@ class OpenWebUI:
         started = self._call("POST", "/api/chat/completions", json=body)
         chat_id = started.get("chat_id")
         deadline = time.monotonic() + timeout
+        pause = 0.05  # a tiny model answers in ~0.1 s: a fixed 0.3 s poll was a fifth of doctor's time
         while time.monotonic() < deadline:
             chat = self._call("GET", f"/api/v1/chats/{chat_id}")
             message = chat["chat"].get("history", {}).get("messages", {}).get(reply_id, {})
@@ -145,7 +179,8 @@ class OpenWebUI:
                 if isinstance(error, dict):
                     error = error.get("content") or error.get("message") or str(error)
                 return {"chat_id": chat_id, "text": message.get("content") or "", "error": error}
-            time.sleep(0.3)
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.3)
         return {"chat_id": chat_id, "text": "", "error": f"no answer within {timeout:.0f}s"}
 
     def chats(self) -> list[dict]:
