@@ -22,6 +22,13 @@ RUN_TIMEOUT_S = 30.0     # one command; a timeout is reported, not waited out
 SCRUB_ENV = ("BASE_URL", "MODEL", "API_KEY", "FLDEPLOY_CONFIG")
 
 
+def as_installed() -> None:
+    """Bytecode for fldeploy's sources, as an installed wheel has: an editable install under
+    PYTHONDONTWRITEBYTECODE would otherwise compile every module on every run and time the compiler."""
+    subprocess.run([PY, "-m", "compileall", "-q", os.path.join(ROOT, "src", "fldeploy")],
+                   stdout=subprocess.DEVNULL, check=False)
+
+
 class Interrupted(Exception):
     pass
 

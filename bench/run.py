@@ -28,6 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _harness import (  # noqa: E402
+    as_installed,
     FLDEPLOY, PY, ROWS, TARGETS, Interrupted, Resources, Series, _on_signal, base_env, measure, note, ratio_row, row,
     section, target)
 
@@ -311,6 +312,7 @@ def main() -> int:
     if not os.access(FLDEPLOY, os.X_OK):
         print(f"no fldeploy at {FLDEPLOY}: create the venv first", file=sys.stderr)
         return 2
+    as_installed()
     res = Resources()
     t0 = time.monotonic()
     interrupted = None

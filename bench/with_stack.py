@@ -21,6 +21,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _harness import (  # noqa: E402
+    as_installed,
     FLDEPLOY, ROWS, TARGETS, Resources, measure, note, ratio_row, row, section, target)
 from run import start_listeners  # noqa: E402
 
@@ -95,6 +96,7 @@ def main() -> int:
     if not folder:
         print("no healthy stack: run ./scripts/quickstart (or fldeploy up) first", file=sys.stderr)
         return 2
+    as_installed()
     res = Resources()
     try:
         bench_ports(res, env, cwd)

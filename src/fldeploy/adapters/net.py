@@ -127,7 +127,10 @@ def _answering(port: int) -> Listener | None:
 
 
 def socket_owners(inodes: set[int]) -> tuple[dict[int, int], bool]:
-    """Map socket inodes to pids by reading /proc/*/fd; second value False if some fds were unreadable."""
+    """Map socket inodes to pids by reading /proc/*/fd; second value False if some fds were unreadable.
+
+    Processes are read smallest first: the holders asked about (docker-proxy, Foundry) have a few dozen fds,
+    while a process holding thousands of sockets would cost a readlink each before the search could stop."""
     wanted = {f"socket:[{i}]": i for i in inodes if i}
     owners: dict[int, int] = {}
     if not wanted:
@@ -136,25 +139,26 @@ def socket_owners(inodes: set[int]) -> tuple[dict[int, int], bool]:
     if proc_root is None:  # no /proc: the listeners came from psutil, with their pids
         return owners, False
     complete = True
+    processes = []
     for entry in os.scandir(proc_root):
         if not entry.name.isdigit():
             continue
-        fd_dir = os.path.join(proc_root, entry.name, "fd")
+        fd_dir = f"{proc_root}/{entry.name}/fd"
         try:
-            fds = os.listdir(fd_dir)
+            processes.append((len(fds := os.listdir(fd_dir)), int(entry.name), fd_dir, fds))
         except PermissionError:
             complete = False
-            continue
         except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
             continue
+    for _, pid, fd_dir, fds in sorted(processes):
         for fd in fds:
             try:
-                target = os.readlink(os.path.join(fd_dir, fd))
+                target = os.readlink(f"{fd_dir}/{fd}")
             except OSError:
                 continue
             inode = wanted.get(target)
             if inode is not None:
-                owners[inode] = int(entry.name)
+                owners[inode] = pid
         if len(owners) == len(wanted):
             break
     return owners, complete
