@@ -138,6 +138,27 @@ def proc_process(pid: int) -> dict | None:
     return {"pid": pid, "name": name, "cmdline": " ".join(argv)[:120], "user": user}
 
 
+def proc_processes() -> list[dict] | None:
+    """pid, name and argv of every process in /proc (name as psutil gives it); None where there is no /proc."""
+    root = procfs()
+    if root is None:
+        return None
+    table = []
+    for entry in os.scandir(root):
+        if entry.name.isdigit():
+            pid = int(entry.name)
+            try:
+                with open(f"{root}/{pid}/comm", encoding="utf-8", errors="replace") as f:
+                    name = f.read().rstrip("\n")
+            except OSError:
+                continue
+            argv = _proc_argv(pid) or []
+            if len(name) >= 15 and argv and os.path.basename(argv[0]).startswith(name):
+                name = os.path.basename(argv[0])
+            table.append({"pid": pid, "name": name, "cmdline": argv})
+    return table
+
+
 def cmdline(pid: int) -> list[str] | None:
     """A process's arguments; None when it is gone or may not be read."""
     known = proc_process(pid)

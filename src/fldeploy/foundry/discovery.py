@@ -94,27 +94,17 @@ def _looks_like_foundry(name: str, cmdline: list[str]) -> bool:
 def from_processes(notes: list[str] | None = None) -> list[Candidate]:
     """Listening sockets of processes that look like Foundry Local; one this user may not inspect (another
     user's: macOS and Linux without root) is named in notes instead."""
-    import psutil
-
     me = os.getpid()
     found = []
-    for p in psutil.process_iter(["pid", "name", "cmdline"]):
-        info = p.info
+    for info in net.processes():
         if info["pid"] == me or not _looks_like_foundry(info["name"] or "", info["cmdline"] or []):
             continue
-        try:
-            conns = p.net_connections(kind="tcp")
-        except psutil.AccessDenied:
+        by_port = net.listening_of(info["pid"])
+        if by_port is None:
             if notes is not None:
                 notes.append(f"{info['name']} (pid {info['pid']}) looks like Foundry Local, but this user may not "
                              "read its sockets (it runs as another user): run as that user or as root to see them")
             continue
-        except psutil.NoSuchProcess:
-            continue
-        by_port: dict[int, list[str]] = {}
-        for c in conns:
-            if c.status == psutil.CONN_LISTEN:
-                by_port.setdefault(c.laddr.port, []).append(c.laddr.ip)
         for port, addresses in by_port.items():
             # one candidate per port; host clients prefer the loopback (or wildcard) listener
             best = min(addresses, key=lambda a: (a not in ("127.0.0.1", "0.0.0.0", "::", "::1"), a))
