@@ -121,3 +121,18 @@ def test_container_holding_the_port(tmp_path, foundry, docker_engine):
         assert check(env, "ports")["status"] == "ok"
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+
+
+def test_up_without_compose_starts_nothing_and_says_why(foundry, tmp_path, docker_engine):
+    """up asks Compose's version only when `compose up` fails; without Compose v2 it still starts nothing and
+    names the missing plugin with its fix."""
+    from ..support.stack import make_stack
+
+    stack = make_stack(tmp_path, FLDEPLOY_FOUNDRY_URL=foundry.url, DOCKER_CONFIG=str(tmp_path / "docker-config"))
+    up = stack.fl("up", "--json")
+    assert up.code == 5, up.out + up.err
+    error = up.json["errors"][0]
+    assert "Compose v2 is missing" in error["message"] and "cli-plugins" in error["hint"] + error["message"]
+    left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={stack.project}"],
+                          capture_output=True, text=True, timeout=30)
+    assert left.stdout.strip() == "", "nothing was started"

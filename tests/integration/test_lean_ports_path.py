@@ -1,4 +1,4 @@
-"""The lean `ports` path (no typer start-up) must say exactly what the typer path says."""
+"""The lean `ports` and `up` paths (no typer start-up) must say exactly what the typer path says."""
 from __future__ import annotations
 
 import pytest
@@ -29,4 +29,20 @@ def test_anything_unusual_falls_back_to_typer():
 
 def test_usage_error_on_the_ports_verb_is_typers(fl):
     run = fl("ports", "abc")
+    assert run.code == 2 and "Invalid value" in run.err
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_lean_and_typer_up_agree(fl, as_json):
+    """`up` as users type it most: the same preflight answer either way (here: no Foundry at the URL given)."""
+    args = ["up"] + (["--json"] if as_json else [])
+    url = f"http://127.0.0.1:{free_port()}"
+    lean = fl(*args, FLDEPLOY_FOUNDRY_URL=url)
+    typer = fl(*args, FLDEPLOY_FOUNDRY_URL=url, FLDEPLOY_NO_LEAN_PATH="1")
+    assert (lean.code, lean.out, lean.err) == (typer.code, typer.out, typer.err)
+    assert lean.code == 5 and "Foundry Local was not found" in lean.out + lean.err
+
+
+def test_up_with_a_flag_is_typers(fl):
+    run = fl("up", "--openwebui-port", "notanumber")
     assert run.code == 2 and "Invalid value" in run.err
