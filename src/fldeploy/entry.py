@@ -1,5 +1,5 @@
-"""Console entry point. `fldeploy ports` with plain arguments, and `fldeploy up` with none but --json, take a
-lean path that skips typer's start-up (~150 ms of imports and per-parameter coercion set-up): ports stays as
+"""Console entry point. `fldeploy ports` with plain arguments, and `fldeploy up` / `fldeploy doctor` with none
+but --json, take a lean path that skips typer's start-up (~150 ms of imports and per-parameter coercion set-up): ports stays as
 fast as `lsof`, and an up with nothing to change costs little more than Compose's own. Every other command
 line goes through the typer app, which stays the single definition of the CLI."""
 from __future__ import annotations
@@ -56,7 +56,18 @@ def _lean_up(args: list[str]) -> int | None:
     return invoke("up", bool(args), {}, lambda s, p: up.run(s, p), wants_progress=True)
 
 
-LEAN_PATHS = {"ports": _lean_ports, "up": _lean_up}
+def _lean_doctor(args: list[str]) -> int | None:
+    """`fldeploy doctor` and `fldeploy doctor --json` without typer; any other flag goes through typer."""
+    if args not in ([], ["--json"]):
+        return None
+    from .commands import doctor
+    from .invoke import invoke
+
+    return invoke("doctor", bool(args), {}, lambda s, p: doctor.run(s, False, False, None, p, False, False),
+                  wants_progress=True)
+
+
+LEAN_PATHS = {"ports": _lean_ports, "up": _lean_up, "doctor": _lean_doctor}
 
 
 def main() -> None:
