@@ -4,9 +4,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from .core import validate as v
 from .errors import ConfigError
@@ -17,8 +16,7 @@ MAX_CONFIG_BYTES = 64 * 1024  # a settings file is a few lines; anything bigger 
 MAX_YAML_DEPTH = 8  # settings are flat: 'name: value'
 
 
-@dataclass(frozen=True)
-class Spec:
+class Spec(NamedTuple):
     name: str
     kind: type
     default: Any
@@ -109,8 +107,7 @@ SPECS: tuple[Spec, ...] = (
 SPEC_BY_NAME = {s.name: s for s in SPECS}
 
 
-@dataclass(frozen=True)
-class Value:
+class Value(NamedTuple):
     value: Any
     source: str
 

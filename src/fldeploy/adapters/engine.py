@@ -11,15 +11,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, NamedTuple
 
 DEFAULT_POSIX = "unix:///var/run/docker.sock"
 DEFAULT_WINDOWS = "npipe:////./pipe/docker_engine"
 
 
-@dataclass(frozen=True)
-class Endpoint:
+class Endpoint(NamedTuple):
     host: str  # as the docker CLI writes it: unix:///…, tcp://…, npipe:////./pipe/…, ssh://…
     source: str  # DOCKER_HOST, "context NAME", or "the platform default"
     tls_dir: str | None = None  # ca.pem, cert.pem, key.pem of a TLS endpoint

@@ -14,8 +14,7 @@ Where each fact's shape is documented or observed (cited in tests/unit/test_engi
   Podman: /version Components [{"Name": "Podman Engine"}, …] (observed here, podman 4.3.1)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 DOCKER = "docker"  # the native Linux engine: containers share the host's kernel and network stack
 DOCKER_DESKTOP = "docker-desktop"
@@ -28,8 +27,7 @@ DOCKER_HOST_NAME = "host.docker.internal"
 PODMAN_HOST_NAME = "host.containers.internal"
 
 
-@dataclass(frozen=True)
-class Engine:
+class Engine(NamedTuple):
     kind: str
     name: str  # as users know it
     host_name: str  # the name containers use for the host
@@ -101,11 +99,11 @@ def engine_of(facts: Mapping | None, on_linux: bool = True) -> Engine:
     """The Engine from docker_engine.engine_facts (or an older-shaped dict with only desktop/podman flags);
     without an answer, the platform's usual engine, marked as assumed."""
     if not facts or not facts.get("reachable"):
-        return replace(KINDS[DOCKER if on_linux else DOCKER_DESKTOP], known=False)
+        return KINDS[DOCKER if on_linux else DOCKER_DESKTOP]._replace(known=False)
     kind = facts.get("kind") or (PODMAN if facts.get("podman") else
                                  DOCKER_DESKTOP if facts.get("desktop") else DOCKER)
     engine = KINDS.get(kind, KINDS[DOCKER])
-    return replace(engine, known=facts.get("recognised", True),
+    return engine._replace(known=facts.get("recognised", True),
                    init=facts.get("init") is not False, gateways=tuple(facts.get("gateways") or ()),
                    runs_healthchecks=facts.get("runs_healthchecks"))
 

@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from .urls import (api_url, bind_hosts, connectable_url, normalise_base_url, url_host,  # noqa: F401 (re-exported)
+                   url_port)
+
 # Ports Foundry Local has used by default over its releases (5273 in the course, 5272 earlier, 51211 in
 # the course's later notebooks); probed last, when nothing else names the port.
 HISTORICAL_PORTS = (5272, 5273, 51211)
@@ -30,52 +33,6 @@ CLI_VERBS: dict[str, dict[str, tuple[str, ...]]] = {
                 "restart": ("foundry service restart",), "load": ("foundry model run {model}",),
                 "logs": ("foundry service logs",)},
 }
-_API_SUFFIXES = ("/openai/status", "/v1/models", "/v1", "/openai")
-
-
-def normalise_base_url(url: str) -> str:
-    """'localhost:5273/v1/' -> 'http://localhost:5273'; the base URL without /v1 and trailing slashes."""
-    url = url.strip()
-    if "://" not in url:
-        url = "http://" + url
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise ValueError(f"not a URL: {url!r}")
-    path = re.sub(r"/{2,}", "/", parts.path).rstrip("/")
-    changed = True
-    while changed:
-        changed = False
-        for suffix in _API_SUFFIXES:
-            if path.lower().endswith(suffix):
-                path, changed = path[: -len(suffix)].rstrip("/"), True
-    return f"{parts.scheme}://{parts.netloc}{path}"
-
-
-def api_url(base_url: str) -> str:
-    return normalise_base_url(base_url) + "/v1"
-
-
-def connectable_url(host: str, port: int) -> str:
-    """URL a client on this host uses for a listener bound to host:port (wildcards -> loopback)."""
-    host = host.strip("[]")
-    if host in ("0.0.0.0", "", "*"):
-        host = "127.0.0.1"
-    elif host == "::":
-        host = "[::1]"
-    elif ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{port}"
-
-
-def url_port(url: str) -> int:
-    parts = urlsplit(normalise_base_url(url))
-    return parts.port or (443 if parts.scheme == "https" else 80)
-
-
-def url_host(url: str) -> str:
-    return urlsplit(normalise_base_url(url)).hostname or ""
-
-
 def parse_server_status_json(text: str) -> CliStatus | None:
     """CLI 0.10+, `foundry server status -o json`: {"running": true, "state": "ready", "webUrls": [...]}.
     None when the text holds no such JSON object."""
@@ -230,12 +187,3 @@ def resolve_model(wanted: str | None, loaded: list[str]) -> tuple[str | None, st
         if name == base or (name.startswith(base + "-") and _VARIANT_SUFFIX.match(name[len(base) + 1:])):
             return model_id, f"alias {wanted} -> id {model_id}"
     return None, f"model {wanted} is not loaded (loaded: {', '.join(loaded)})"
-
-
-def bind_hosts(mode: str, bridge_gateway: str | None) -> list[str]:
-    """Addresses an embedded Foundry listens on: loopback for the host, the bridge gateway for containers."""
-    if mode == "all":
-        return ["0.0.0.0"]
-    if mode == "docker" and bridge_gateway:
-        return ["127.0.0.1", bridge_gateway]
-    return ["127.0.0.1"]

@@ -1,7 +1,7 @@
 """Pure port analysis: which ports the stack needs, who holds them, conflicts and free alternatives."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .engine_kind import is_forwarder
 
@@ -17,21 +17,27 @@ WILDCARDS = ("0.0.0.0", "::")
 LOOPBACKS = ("127.0.0.1", "::1")
 
 
-@dataclass(frozen=True)
-class Need:
+class Need(NamedTuple):
     port: int
     role: str
 
 
-@dataclass
 class PortStatus:
-    port: int
-    role: str
-    state: str  # free | ours | foundry | conflict | held
-    holders: list[dict] = field(default_factory=list)
-    suggestions: list[int] = field(default_factory=list)
-    fix: str = ""
-    cause: str = ""
+    """One port's verdict; state is free | ours | foundry | conflict | held. A plain class: `ports` starts
+    ~10 ms sooner without the dataclasses module."""
+
+    def __init__(self, port: int, role: str, state: str, holders: list[dict] | None = None,
+                 suggestions: list[int] | None = None, fix: str = "", cause: str = "") -> None:
+        self.port, self.role, self.state = port, role, state
+        self.holders = holders if holders is not None else []
+        self.suggestions = suggestions if suggestions is not None else []
+        self.fix, self.cause = fix, cause
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PortStatus) and self.as_dict() == other.as_dict()
+
+    def __repr__(self) -> str:
+        return f"PortStatus({self.as_dict()!r})"
 
     def as_dict(self) -> dict:
         return {"port": self.port, "role": self.role, "state": self.state, "holders": self.holders,

@@ -5,11 +5,10 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ..adapters import net, platform
-from ..core.foundry_rules import bind_hosts, url_port
+from ..core.urls import bind_hosts, url_port
 from ..core.ports import nearest_free
 from ..errors import ExitCode, FldeployError
 
@@ -20,8 +19,7 @@ STOP_GRACE_S = 15.0  # the runtime needs ~3.5 s to tear down once asked to stop
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class Paths:
+class Paths(NamedTuple):
     root: str
 
     def __getattr__(self, name: str) -> str:

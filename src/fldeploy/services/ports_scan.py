@@ -3,7 +3,7 @@ Podman, a VM engine) says publish them: its Engine API, not the holder's process
 from __future__ import annotations
 
 from ..adapters import net
-from ..core.foundry_rules import url_port
+from ..core.urls import url_port
 from ..core.ports import PortStatus, asked_of_engine, attach_containers, classify, needed_ports
 
 
