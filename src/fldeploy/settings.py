@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Mapping, NamedTuple
@@ -26,6 +25,7 @@ class Spec(NamedTuple):
     choices: tuple[str, ...] = ()
     bounds: tuple[float, float] | None = None
     check: Callable[[str], None] | None = None  # a rule of core/validate.py; every str also gets v.text
+    joins_list: bool = False  # a YAML list (or several flags) is taken as its items joined with ','
 
     @property
     def nullable(self) -> bool:
@@ -59,6 +59,11 @@ def _user_dir(kind: str, sub: str = "") -> Callable[[], str]:
 SPECS: tuple[Spec, ...] = (
     Spec("foundry_url", str, None, "Foundry Local base URL; skips discovery (e.g. http://127.0.0.1:5273)",
          env=("BASE_URL",), check=v.base_url),
+    Spec("foundry_urls", str, None, "several Foundry hosts, comma-separated, each optionally named "
+         "(lab=http://10.0.0.5:5273): one Open WebUI connection per host, its name the models' prefix",
+         check=v.foundry_urls, joins_list=True),
+    Spec("balance", bool, False, "with several Foundry hosts: one model served by several hosts appears once and "
+         "its chats are spread over them (an nginx balancer)"),
     Spec("model", str, None, "model alias or id to use (default: the first model Foundry has loaded)",
          env=("MODEL",)),
     Spec("api_key", str, "foundry-local", "API key sent to Foundry (Foundry ignores it; clients need one)",
@@ -92,6 +97,14 @@ SPECS: tuple[Spec, ...] = (
          "replicas on PostgreSQL and Redis) or kubernetes (render only: a kustomize base)",
          choices=("compose", "swarm", "kubernetes")),
     Spec("replicas", int, 1, "Open WebUI replicas for --target swarm/kubernetes", bounds=(1, 32)),
+    Spec("database_url", str, None, "--target kubernetes: an external PostgreSQL with pgvector for Open WebUI "
+         "(postgresql://USER:PASSWORD@HOST:5432/DB; default: a PostgreSQL StatefulSet in the cluster)", secret=True,
+         check=v.postgres_url),
+    Spec("redis_url", str, None, "--target kubernetes: an external Redis for Open WebUI's websockets "
+         "(redis://:PASSWORD@HOST:6379/0; default: a Redis StatefulSet in the cluster)", secret=True,
+         check=v.redis_url),
+    Spec("ingress_host", str, None, "--target kubernetes: host name of an Ingress to Open WebUI (default: none)",
+         check=v.dns_name),
     Spec("volume", str, "open-webui-data", "Docker volume holding Open WebUI's data", check=v.volume_name),
     Spec("admin_email", str, "admin@fldeploy.local", "Open WebUI admin account fldeploy creates", check=v.email),
     Spec("build_local", bool, False, "build every image locally instead of pulling (air-gapped hosts)"),
@@ -120,6 +133,11 @@ class Settings:
         self._values = dict(values)
         self.config_file = config_file
         self.flags = dict(flags or {})
+
+    def but(self, **changes: Any) -> "Settings":
+        """These settings with some values replaced (e.g. one Foundry host's URL as foundry_url)."""
+        values = {**self._values, **{k: Value(v, "derived") for k, v in changes.items()}}
+        return Settings(values, self.config_file, self.flags)
 
     def reload(self) -> "Settings":
         """The settings again, with the same flags: after fldeploy saved something to fldeploy.yaml."""
@@ -180,6 +198,8 @@ def coerce(spec: Spec, raw: Any, where: str) -> Any:
             value = float(raw)
         elif isinstance(raw, str):
             value = raw
+        elif spec.joins_list and isinstance(raw, (list, tuple)) and all(isinstance(i, str) for i in raw):
+            value = ",".join(raw)
         elif isinstance(raw, (dict, list, tuple, set)):
             raise ValueError
         else:  # a YAML number, boolean or date where text belongs: the file meant a string
@@ -221,155 +241,11 @@ def _to_bool(raw: Any) -> bool:
     raise ValueError(raw)
 
 
-_YAML_TAGS = {"tag:yaml.org,2002:" + t: t for t in ("str", "int", "float", "bool", "null", "timestamp")}
-_DECIMAL = re.compile(r"[-+]?(0|[1-9][0-9]*)")
-_READ_AS = {"int": "a number", "float": "a number", "bool": "true/false", "timestamp": "a date"}
-
-
-def _yaml_loader():
-    """SafeLoader that refuses anchors and aliases (an alias bomb expands a few lines into gigabytes) and
-    nesting deeper than any setting needs (deep nesting exhausts the recursive composer)."""
-    import yaml
-
-    class Loader(yaml.SafeLoader):
-        depth = 0
-
-        def compose_node(self, parent, index):
-            event = self.peek_event()
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-                raise _Refused(event.start_mark, "YAML anchors and aliases (&name, *name) are not allowed",
-                               "write each value out in full")
-            if self.depth >= MAX_YAML_DEPTH:
-                raise _Refused(event.start_mark, f"nested more than {MAX_YAML_DEPTH} levels deep",
-                               "write settings as flat 'name: value' lines")
-            self.depth += 1
-            try:
-                return super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
-
-    return Loader
-
-
-class _Refused(Exception):
-    def __init__(self, mark, problem: str, fix: str) -> None:
-        super().__init__(problem)
-        self.mark, self.problem, self.fix = mark, problem, fix
-
-
-def _line_of(text: str, position: int) -> int:
-    return text.count("\n", 0, max(position, 0)) + 1
-
-
 def parse_config(text: str, path: str) -> dict[str, tuple[Any, int]]:
-    """Parse fldeploy.yaml into {key: (value, line)}; bad YAML, YAML features settings do not need (anchors,
-    aliases, tags, nesting), unknown or repeated keys and unquoted non-strings for string settings raise
-    ConfigError naming file and line."""
-    import yaml
+    """fldeploy.yaml parsed by its one reader (config_file.py): {setting: (value, line)} or ConfigError."""
+    from .config_file import parse_config as parse
 
-    loader = None
-    try:
-        loader = _yaml_loader()(text)  # its reader refuses characters YAML does not allow
-        root = loader.get_single_node()
-        out: dict[str, tuple[Any, int]] = {}
-        if root is None or (isinstance(root, yaml.ScalarNode) and root.tag.endswith(":null")):
-            return out  # empty, or only comments
-        if not isinstance(root, yaml.MappingNode):
-            raise ConfigError(f"{path}:{root.start_mark.line + 1}: the config must be a mapping of settings",
-                              "write settings as 'name: value' lines; see 'fldeploy config'")
-        for key_node, value_node in root.value:
-            line = key_node.start_mark.line + 1
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key not in SPEC_BY_NAME:
-                shown_key = repr(key) if key is not None else f"a {key_node.id} used as a key"
-                raise ConfigError(f"{path}:{line}: unknown setting {shown_key}",
-                                  f"remove it or use one of: {', '.join(SPEC_BY_NAME)}", code="config.unknown_key")
-            if key in out:
-                raise ConfigError(f"{path}:{line}: {key} is set twice (first on line {out[key][1]})",
-                                  f"keep one {key} line in {path}", code="config.duplicate_key")
-            out[key] = (_scalar_value(loader, SPEC_BY_NAME[key], value_node, f"{path}:{line}"), line)
-        return out
-    except _Refused as bad:
-        raise ConfigError(f"{path}:{bad.mark.line + 1}: {bad.problem}", f"{bad.fix} ({path}:{bad.mark.line + 1})",
-                          code="config.yaml") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        position = getattr(e, "position", None)  # a ReaderError: a character YAML does not allow
-        line = f":{mark.line + 1}" if mark else f":{_line_of(text, position)}" if position is not None else ""
-        problem = getattr(e, "problem", None) or getattr(e, "reason", None) or str(e)
-        raise ConfigError(f"{path}{line}: malformed YAML: {problem}",
-                          f"fix the YAML syntax in {path}{line}") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: nested too deeply", "write settings as flat 'name: value' lines") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
-
-
-def _scalar_value(loader, spec: Spec, node, where: str) -> Any:
-    """The value of one setting's node; YAML 1.1 typing (0123 -> 83, yes -> True, 1:30 -> 90) is refused where
-    it would change what the user wrote."""
-    import yaml
-
-    standard = {yaml.ScalarNode: _YAML_TAGS, yaml.SequenceNode: {"tag:yaml.org,2002:seq": "seq"},
-                yaml.MappingNode: {"tag:yaml.org,2002:map": "map"}}[type(node)]
-    if node.tag not in standard:
-        raise ConfigError(f"{where}: {spec.name} has the YAML tag {node.tag!r}, which settings do not use",
-                          f"remove the tag (write '{spec.name}: value')", code="config.yaml")
-    if not isinstance(node, yaml.ScalarNode):  # never constructed: no setting is a list or a mapping
-        kind = "list" if isinstance(node, yaml.SequenceNode) else "mapping"
-        raise ConfigError(f"{where}: {spec.name} must be {spec.kind.__name__}, got a YAML {kind}",
-                          f"set {spec.name} to one {spec.kind.__name__} value ('{spec.name}: value')")
-    tag = _YAML_TAGS[node.tag]
-    if spec.kind is str and tag not in ("str", "null"):
-        value = "..." if spec.secret else node.value
-        raise ConfigError(f"{where}: {spec.name} must be a string, but YAML reads the unquoted "
-                          f"{'value' if spec.secret else repr(node.value)} as {_READ_AS[tag]}",
-                          f"quote it: {spec.name}: '{value}'", code="config.not_a_string")
-    if spec.kind is not str and tag == "timestamp":  # constructing it could even fail (2001-02-30)
-        raise ConfigError(f"{where}: {spec.name} must be {spec.kind.__name__}, got the date {node.value!r}",
-                          f"set {spec.name} to a {spec.kind.__name__} value")
-    if spec.kind is int and tag == "int" and not _DECIMAL.fullmatch(node.value.strip()):
-        raise ConfigError(f"{where}: {spec.name} is written {node.value!r}, which YAML reads as "
-                          f"{loader.construct_object(node)!r}", f"write {spec.name} in plain decimal digits",
-                          code="config.not_decimal")
-    if tag in ("int", "float") and len(node.value) > 64:  # no setting needs it; Python's int() refuses 4301 digits
-        raise ConfigError(f"{where}: {spec.name} is a number {len(node.value)} characters long",
-                          f"set {spec.name} to a value in its range", code="config.invalid")
-    return loader.construct_object(node)
-
-
-def find_config_file(cwd: Path, env: Mapping[str, str]) -> Path | None:
-    explicit = env.get("FLDEPLOY_CONFIG")
-    if explicit:
-        path = Path(explicit)
-        if not path.is_file():
-            raise ConfigError(f"FLDEPLOY_CONFIG names {explicit}, which does not exist",
-                              "point FLDEPLOY_CONFIG at an existing fldeploy.yaml or unset it")
-        return path
-    local = cwd / CONFIG_NAME
-    if local.is_file():
-        return local
-    user = Path(user_dir("config")) / CONFIG_NAME
-    return user if user.is_file() else None
-
-
-def read_config_text(path: Path) -> str:
-    """The text of a settings file: at most MAX_CONFIG_BYTES, UTF-8; else ConfigError naming file and line."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_CONFIG_BYTES + 1)
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read it: {e.strerror}", f"make {path} readable, or remove it") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES // 1024} KiB, which no settings file needs",
-                          f"keep only 'name: value' lines in {path} (see 'fldeploy config')", code="config.too_big")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data.count(b"\n", 0, e.start) + 1
-        raise ConfigError(f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x})",
-                          f"save {path} as UTF-8 (e.g. iconv -f latin1 -t utf-8)", code="config.encoding") from None
+    return parse(text, path)
 
 
 def resolve(flags: Mapping[str, Any], env: Mapping[str, str],
@@ -396,11 +272,18 @@ def resolve(flags: Mapping[str, Any], env: Mapping[str, str],
 def load(flags: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
          cwd: Path | None = None) -> Settings:
     env = os.environ if env is None else env
+    from .config_file import find_config_file
+
     path = find_config_file(cwd or Path.cwd(), env)
     config: dict[str, tuple[Any, int]] = {}
     if path is not None:
         from .adapters.parsed_cache import parsed
 
+        from . import __version__
+
+        from .config_file import read_config_text
+
         config = parsed(path, lambda: parse_config(read_config_text(path), str(path)),
-                        os.path.join(user_dir("cache"), "settings-parsed.json"))
+                        os.path.join(user_dir("cache"), "settings-parsed.json"),
+                        f"{__version__}:{os.stat(__file__).st_mtime_ns}")  # this reader's version, as installed
     return resolve(flags or {}, env, config, str(path) if path else None)

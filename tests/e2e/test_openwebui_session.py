@@ -35,6 +35,23 @@ def test_doctor_keeps_working_when_sign_ins_are_limited_and_explains_a_lock_out(
         assert again.code == 0, again.out
         assert session.read_text() != "not-a-token"
 
+        secret = tmp_path / "another-tools-token"  # planted in its place: never read, never written through
+        secret.write_text("token-of-another-tool")
+        session.unlink()
+        session.symlink_to(secret)
+        planted = stack.fl("doctor", "--json")
+        assert planted.code == 0, planted.out
+        assert not session.is_symlink() and secret.read_text() == "token-of-another-tool"
+
+        env = Path(stack.dir) / ".env"  # the password in .env no longer works: the kept session does not hide it
+        original = env.read_text()
+        password = next(l.split("=", 1)[1] for l in original.splitlines() if l.startswith("OPENWEBUI_ADMIN_PASSWORD="))
+        env.write_text(original.replace(password, '"not-the-admin-password"'))
+        stale = stack.fl("doctor", "--json")
+        check = {c["id"]: c for c in stale.json["data"]["checks"]}["stack.openwebui"]
+        assert stale.code == 1 and "cannot sign in" in check["cause"], stale.out
+        env.write_text(original)
+
         assert _exhaust_sign_ins(stack.openwebui_port) <= 16
         kept = stack.fl("doctor", "--json")
         checks = {c["id"]: c for c in kept.json["data"]["checks"]}

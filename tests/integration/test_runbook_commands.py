@@ -18,12 +18,15 @@ from ..support.stack import make_stack, remove_stack
 DOCS = sorted((ROOT / "deploy/runbooks").glob("*.md")) + [ROOT / "README.md", ROOT / "deploy/chainlit/README.md"]
 # the order a user runs them in: look, start, operate, stop
 PHASES = (("config", "ports", "foundry status", "render", "doctor", "status"), ("up",), ("logs",),
-          ("backup",), ("restore",), ("secrets",), ("foundry stop",), ("foundry start --model phi-4-mini",),
+          ("backup",), ("restore",), ("secrets",), ("foundry expose --address",), ("foundry expose",),
+          ("foundry unexpose",), ("foundry stop",), ("foundry start --model phi-4-mini",),
           ("foundry start",), ("down",))
 # documented exits other than success: doctor/status report a failed check with 1; a confirmation that a
 # script did not give is a usage error (2) naming --yes; a model missing from the catalog is a config error
 EXPECTED = {"secrets rotate": (2, "--yes"), "foundry start --model phi-4-mini": (3, "not in the catalog"),
-            "foundry start": (2, "--model")}
+            "foundry start": (2, "--model"),
+            # a swarm is never made unasked (tests/e2e/test_swarm.py runs it with --init-swarm)
+            "up --target swarm": (5, "--init-swarm")}
 
 
 def documented_commands() -> list[str]:
@@ -50,6 +53,7 @@ def concrete(command: str, values: dict[str, str]) -> list[str]:
     text = command.replace("[", "").replace("]", "").replace(" -f", "")
     text = re.sub(r"<alias>", values["alias"], text)
     text = re.sub(r"\bSERVICE\b", "open-webui", text)
+    text = re.sub(r"\bADDRESS\b", "127.0.0.2", text)
     text = re.sub(r"\bPORT(\.\.\.)?", values["port"], text)
     text = re.sub(r"\bDIR\b", values["dir"], text)
     text = re.sub(r"\bFILE\b", values["bundle" if "--bundle" in text else "archive"], text)
@@ -69,6 +73,7 @@ def stack(tmp_path_factory, stack_images, foundry, catalog_url, tiny_model):
     values = {"alias": demo.ALIAS, "port": str(free_port()), "dir": str(root / "rendered"),
               "archive": str(root / "owui-backup.tar.gz"), "bundle": str(root / "support-bundle.tar.gz")}
     yield made, values, root
+    run_fldeploy("foundry", "unexpose", env=made.env, timeout=120)
     run_fldeploy("foundry", "stop", env=made.env, timeout=60)
     remove_stack(made)
 

@@ -94,9 +94,19 @@ def _foundry(dirs: dict[str, pathlib.Path]) -> dict:
     return {"pid": pid, "alive": psutil.pid_exists(pid)}
 
 
+def swarm_state() -> dict:
+    """The engine's swarm: whether this node is in one, its node id and the stacks deployed (a test that makes a
+    swarm leaves it again; one that finds a swarm leaves it, and its stacks, as they were)."""
+    info = _docker("info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}}").split()
+    state = {"state": info[0] if info else "", "node": info[1] if len(info) > 1 else ""}
+    if state["state"] == "active":
+        state["stacks"] = sorted(_docker("stack", "ls", "--format", "{{.Name}}").split())
+    return state
+
+
 def snapshot(dirs: dict[str, pathlib.Path]) -> dict:
     return {"files": {kind: _tree(path, kind) for kind, path in dirs.items()},
-            "stack": _user_stack(dirs), "foundry": _foundry(dirs)}
+            "stack": _user_stack(dirs), "foundry": _foundry(dirs), "swarm": swarm_state()}
 
 
 def differences(before: dict, after: dict) -> list[str]:
@@ -110,6 +120,8 @@ def differences(before: dict, after: dict) -> list[str]:
         if after["stack"].get(name) != state:
             out.append(f"user stack: {name} was {state}, now {after['stack'].get(name)}")
     out += [f"user stack: {name} appeared" for name in after["stack"] if name not in before["stack"]]
+    if before.get("swarm") != after.get("swarm"):
+        out.append(f"swarm: was {before.get('swarm')}, now {after.get('swarm')}")
     if before["foundry"] != after["foundry"]:
         out.append(f"user Foundry: was {before['foundry']}, now {after['foundry']}")
     return out

@@ -76,9 +76,10 @@ PROBE_TOOL = {"type": "function", "function": {"name": "fldeploy_probe", "descri
                                                "parameters": {"type": "object", "properties": {}}}}
 
 
-def accepts_tools(base_url: str, model: str, timeout: float) -> tuple[bool | None, str]:
-    """Does Foundry accept a chat request carrying tools for this model? (None: could not tell)."""
-    answer = chat_once(base_url, model, timeout, tools=[PROBE_TOOL])
+def accepts_tools(base_url: str, model: str, timeout: float, api_key: str = "") -> tuple[bool | None, str]:
+    """Does Foundry accept a chat request carrying tools for this model? (None: could not tell). api_key: for a
+    Foundry behind `fldeploy foundry expose`."""
+    answer = chat_once(base_url, model, timeout, api_key, tools=[PROBE_TOOL])
     if answer["ok"]:
         return True, "accepts tools"
     if "tool" in answer["error"].lower():

@@ -19,6 +19,8 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
+from .local_http import Verbs
+
 ALWAYS_LOCAL_NAMES = ("localhost", "host.docker.internal", "gateway.docker.internal")
 BRIDGE_INTERFACES = ("docker0", "br-")
 
@@ -55,7 +57,7 @@ def _host(url: str) -> str:
 
 def _ip(host: str):
     try:
-        ip = ipaddress.ip_address(host.split("%")[0])
+        ip = ipaddress.ip_address(host.split("%")[0] if ":" in host else host)  # a zone only on IPv6
     except ValueError:
         ip = _inet_aton(host)
         if ip is None:
@@ -134,7 +136,7 @@ def _translated(exc: Exception) -> HTTPError:
     return _BY_KIND[kind](str(exc) or type(exc).__name__)
 
 
-class Client:
+class Client(Verbs):
     """One service's client (paths relative to base_url): the standard library's http.client when the
     service is local (never a proxy, and no httpx import: doctor and up start ~170 ms sooner), httpx with the
     environment's proxy rules otherwise. Responses have status_code, headers, content, text and json()."""
@@ -160,18 +162,6 @@ class Client:
             return self._session.request(method, url, **kw)
         except self._errors as exc:
             raise _translated(exc) from exc
-
-    def get(self, url: str, **kw: Any) -> Any:
-        return self.request("GET", url, **kw)
-
-    def post(self, url: str, **kw: Any) -> Any:
-        return self.request("POST", url, **kw)
-
-    def head(self, url: str, **kw: Any) -> Any:
-        return self.request("HEAD", url, **kw)
-
-    def delete(self, url: str, **kw: Any) -> Any:
-        return self.request("DELETE", url, **kw)
 
     def close(self) -> None:
         self._session.close()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json as jsonlib
 import socket
-from typing import Any
+import time
+from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit, unquote
 
 
@@ -53,7 +54,48 @@ def _ssl_context(cafile: str | None, capath: str | None):
     return ssl.create_default_context(cafile=cafile or None, capath=capath or None)
 
 
-class Session:
+MAX_ANSWER_BYTES = 32 * 1024 * 1024  # fldeploy's local answers are JSON and pages of a few KB
+
+
+def _read_all(conn: Any, answer: Any, deadline: float, what: str) -> bytes:
+    """The whole body within one deadline (a server trickling bytes cannot stretch the timeout per read) and
+    under MAX_ANSWER_BYTES."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout(f"{what}: the answer did not arrive in time")
+        if conn.sock is not None:
+            conn.sock.settimeout(left)
+        chunk = answer.read1(65536) if hasattr(answer, "read1") else answer.read(65536)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > MAX_ANSWER_BYTES:
+            raise Failure(f"{what}: the answer is over {MAX_ANSWER_BYTES // 2**20} MiB", "error")
+        chunks.append(chunk)
+
+
+class Verbs:
+    """get/post/head/delete over a class's request(method, url, **kw)."""
+
+    request: Callable[..., Any]
+
+    def get(self, url: str, **kw: Any) -> Any:
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw: Any) -> Any:
+        return self.request("POST", url, **kw)
+
+    def head(self, url: str, **kw: Any) -> Any:
+        return self.request("HEAD", url, **kw)
+
+    def delete(self, url: str, **kw: Any) -> Any:
+        return self.request("DELETE", url, **kw)
+
+
+class Session(Verbs):
     def __init__(self, base_url: str, timeout: float, cafile: str | None = None, capath: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
@@ -64,7 +106,7 @@ class Session:
                 data: dict | None = None, params: dict | None = None, timeout: float | None = None) -> Response:
         import http.client
 
-        full = url if "://" in url else self.base_url + url
+        full = url if urlsplit(url).scheme in ("http", "https") else self.base_url + url
         parts = urlsplit(full)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         if params:
@@ -76,7 +118,7 @@ class Session:
 
             pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
             sent["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-        if self.cookies:
+        if self.cookies and parts.netloc == urlsplit(self.base_url).netloc:  # the session's own service only
             sent["Cookie"] = self.cookies.header()
         body: bytes | None = None
         if json is not None:
@@ -103,7 +145,7 @@ class Session:
             try:
                 conn.request(method, target, body=body, headers=sent)
                 answer = conn.getresponse()
-                content = answer.read()
+                content = _read_all(conn, answer, time.monotonic() + wait, f"{method} {full}")
             except (TimeoutError, socket.timeout) as exc:
                 raise Failure(f"{method} {full} timed out after {wait:g} s", "timeout") from exc
             except (OSError, http.client.HTTPException) as exc:
@@ -112,18 +154,6 @@ class Session:
             conn.close()
         self.cookies.take(answer.headers)
         return Response(answer.status, answer.headers, content, full)
-
-    def get(self, url: str, **kw: Any) -> Response:
-        return self.request("GET", url, **kw)
-
-    def post(self, url: str, **kw: Any) -> Response:
-        return self.request("POST", url, **kw)
-
-    def head(self, url: str, **kw: Any) -> Response:
-        return self.request("HEAD", url, **kw)
-
-    def delete(self, url: str, **kw: Any) -> Response:
-        return self.request("DELETE", url, **kw)
 
     def close(self) -> None:
         self.cookies.clear()

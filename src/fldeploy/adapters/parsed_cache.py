@@ -9,20 +9,28 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-def _fingerprint(path: Path) -> list:
+def _fingerprint(path: Path, version: str) -> list:
     st = os.stat(path)
-    return [str(path.resolve()), st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
+    return [version, str(path.resolve()), st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns]
 
 
-def parsed(path: Path, parse: Callable[[], dict[str, Any]], cache_file: str) -> dict[str, Any]:
-    """parse()'s result for path, from cache_file when path is unchanged since it was stored."""
+def _trusted(f) -> bool:
+    """The cache file is this user's and nobody else may write it (POSIX); on Windows the profile's ACL."""
+    info = os.fstat(f.fileno())
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or (info.st_uid == getuid() and not info.st_mode & 0o022)
+
+
+def parsed(path: Path, parse: Callable[[], dict[str, Any]], cache_file: str, version: str) -> dict[str, Any]:
+    """parse()'s result for path, from cache_file when path is unchanged since this version of the parser
+    stored it (another fldeploy version may read the file differently: it parses again)."""
     try:
-        key = _fingerprint(path)
+        key = _fingerprint(path, version)
     except OSError:
         return parse()
     try:
         with open(cache_file, encoding="utf-8") as f:
-            entry = json.load(f)
+            entry = json.load(f) if _trusted(f) else {}
         if entry["key"] == key:
             return {name: tuple(value) for name, value in entry["parsed"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

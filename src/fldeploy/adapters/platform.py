@@ -68,15 +68,33 @@ def _owner_id(process: Any) -> str:
     return str(process.uids().real)
 
 
+class _NotAProcess(Exception):
+    """/proc/<n> answers for a thread id too (not listed, but readable): a thread is never a process here."""
+
+
+def _proc_status(pid: int) -> dict[str, str]:
+    """The fields of /proc/<pid>/status; _NotAProcess when pid is a thread of another process or gone, OSError
+    (PermissionError) when it may not be read."""
+    if pid <= 0:
+        raise _NotAProcess(pid)
+    try:
+        with open(os.path.join(PROC_ROOT, str(pid), "status"), encoding="utf-8", errors="replace") as f:
+            fields = dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    except (FileNotFoundError, ProcessLookupError):
+        raise _NotAProcess(pid) from None
+    if fields.get("Tgid", "").strip() != str(pid):  # psutil's pid_exists makes the same test
+        raise _NotAProcess(pid)
+    return fields
+
+
 def owner_matches(pid: int) -> bool | None:
     """Whether pid runs as the user running fldeploy; None when that cannot be read (gone, access denied)."""
     if procfs() is not None and sys.platform != "win32":
         try:
-            with open(os.path.join(PROC_ROOT, str(pid), "status"), encoding="utf-8", errors="replace") as f:
-                uid = next((int(line.split()[1]) for line in f if line.startswith("Uid:")), None)
-        except OSError:
+            uid = _proc_status(pid).get("Uid", "").split()
+        except (_NotAProcess, OSError):
             return None
-        return None if uid is None else uid == os.getuid()
+        return int(uid[0]) == os.getuid() if uid else None
     import psutil
 
     try:
@@ -114,11 +132,11 @@ def proc_process(pid: int) -> dict | None:
 
     base = os.path.join(root, str(pid))
     try:
+        status = _proc_status(pid)
         with open(os.path.join(base, "comm"), encoding="utf-8", errors="replace") as f:
             name = f.read().rstrip("\n")
-        with open(os.path.join(base, "status"), encoding="utf-8", errors="replace") as f:
-            uid = next((int(line.split()[1]) for line in f if line.startswith("Uid:")), None)
-    except (FileNotFoundError, ProcessLookupError):
+        uid = int(status["Uid"].split()[0]) if status.get("Uid") else None
+    except (_NotAProcess, FileNotFoundError, ProcessLookupError):
         return {"pid": pid, "name": None, "cmdline": None, "user": None, "gone": True}
     except PermissionError:
         return {"pid": pid, "name": None, "cmdline": None, "user": None, "hidden": True}
@@ -220,11 +238,11 @@ def alive(pid: int) -> bool:
     """The process exists and is not a zombie (a dead child not yet reaped counts as gone)."""
     if pid > 0 and procfs() is not None:
         try:
-            with open(os.path.join(PROC_ROOT, str(pid), "stat"), "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split()[0]
-        except (OSError, IndexError):
+            return not _proc_status(pid).get("State", "").startswith("Z")
+        except _NotAProcess:
             return False
-        return state != b"Z"
+        except OSError:
+            return True  # there, but not ours to read
     import psutil
 
     if pid <= 0 or not psutil.pid_exists(pid):

@@ -30,6 +30,7 @@ class Gathered:
     compose: dict | None = None
     ports: tuple = ((), ())
     stack: dict[str, Verdict] = field(default_factory=dict)
+    hosts: list = field(default_factory=list)  # several Foundry hosts: (name, url, Gathered) each, judged per host
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import typer
 from typing_extensions import Annotated
 
 from .common import (ChainlitPortOpt, FoundryUrlOpt, JsonOpt, ModelOpt, OpenWebUIPortOpt, WebgpuDemoPortOpt,
-                     execute)
+                     execute, foundry_flags)
 from .foundry import app as foundry_app
 from .stack import register as register_stack_verbs
 
@@ -50,7 +50,7 @@ def doctor(
     """
     from ..commands import doctor as verb
 
-    flags = {"foundry_url": foundry_url, "model": model, "openwebui_port": openwebui_port,
+    flags = {**foundry_flags(foundry_url), "model": model, "openwebui_port": openwebui_port,
              "chainlit_port": chainlit_port}
     execute("doctor", json, flags, lambda s, p: verb.run(s, deep, fix, bundle, p, force, verbose),
             wants_progress=True)
@@ -71,7 +71,7 @@ def ports(
     """
     from ..commands import ports as verb
 
-    flags = {"foundry_url": foundry_url, "openwebui_port": openwebui_port, "chainlit_port": chainlit_port,
+    flags = {**foundry_flags(foundry_url), "openwebui_port": openwebui_port, "chainlit_port": chainlit_port,
              "webgpu_demo_port": webgpu_demo_port}
     execute("ports", json, flags, lambda s: verb.run(s, list(extra or [])))
 

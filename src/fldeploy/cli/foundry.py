@@ -1,4 +1,4 @@
-"""`fldeploy foundry start|stop|status`."""
+"""`fldeploy foundry start|stop|status|expose|unexpose`."""
 from __future__ import annotations
 
 from typing import Optional
@@ -10,7 +10,7 @@ from .common import JsonOpt, ModelOpt, execute
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
                   help="Run Foundry Local embedded (from foundry-local-sdk) where no Foundry service runs, "
-                       "e.g. on Linux.")
+                       "e.g. on Linux; expose a Foundry to other machines behind a proxy that wants a key.")
 
 
 @app.command()
@@ -58,3 +58,37 @@ def status(json: JsonOpt = False) -> None:
     from ..commands import foundry as verb
 
     execute("foundry status", json, {}, verb.status)
+
+
+@app.command()
+def expose(
+    address: Annotated[Optional[str], typer.Option("--address", help="IP address to listen on: the one other "
+                                                   "machines reach this one at (0.0.0.0: every interface) "
+                                                   "[default: the last one given]", show_default=False)] = None,
+    port: Annotated[Optional[int], typer.Option("--port", help="Port to listen on [default: 5280, or the last one "
+                                                "given]", show_default=False)] = None,
+    show_key: Annotated[bool, typer.Option("--show-key", help="Print the key (otherwise only where it is kept)."
+                                           )] = False,
+    new_key: Annotated[bool, typer.Option("--new-key", help="Replace the key (front ends need the new one).")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Expose this machine's Foundry to other machines: nginx (in a container) on ADDRESS:PORT forwards the
+    OpenAI API under /v1/ to Foundry, only with the key it generated (Authorization: Bearer KEY); /shutdown,
+    model load/unload and everything else never reach Foundry. Idempotent; the key is made once (mode 0600).
+
+    On the front-end machine: --foundry-url http://ADDRESS:PORT and api_key = the key.
+
+    Examples: fldeploy foundry expose --address 192.168.1.20 | fldeploy foundry expose --show-key
+    """
+    from ..commands import foundry as verb
+
+    execute("foundry expose", json, {},
+            lambda s, p: verb.expose(s, address, port, show_key, new_key, p), wants_progress=True)
+
+
+@app.command()
+def unexpose(json: JsonOpt = False) -> None:
+    """Stop the proxy of `fldeploy foundry expose` (the key is kept for the next expose)."""
+    from ..commands import foundry as verb
+
+    execute("foundry unexpose", json, {}, verb.unexpose)

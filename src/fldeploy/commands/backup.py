@@ -12,10 +12,14 @@ from ..result import Result
 from ..services.stack import stack_compose
 from ..stack.pause import OpenWebUIPause
 
-from ..services.volume_backup import copy_failed, openwebui_image, save_volume
+from ..services.volume_backup import copy_failed, openwebui_image, save_volume, writable_target
 
 
 def backup(settings, target: str | None, progress) -> Result:
+    if settings.target == "swarm":  # PostgreSQL through pg_dump/pg_restore
+        from ..services import swarm_backup
+
+        return swarm_backup.backup(settings, target, progress)
     from ..adapters import volume
     from ..adapters.signals import sigterm_as_interrupt
 
@@ -25,16 +29,7 @@ def backup(settings, target: str | None, progress) -> Result:
     volume.check_volume_exists(settings.volume)
     # as typed, never through a symlink someone planted at that name
     path = Path(os.path.abspath(target or f"{settings.volume}-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz"))
-    if os.path.lexists(path):
-        raise FldeployError(f"{path} exists", "choose another file name", ExitCode.USAGE, "backup.exists")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        usable = os.access(path.parent, os.W_OK | os.X_OK)
-    except OSError:
-        usable = False
-    if not usable:
-        raise FldeployError(f"cannot write in {path.parent}: nothing was done", "choose a folder you can write to",
-                            ExitCode.USAGE, "backup.folder")
+    writable_target(path, "backup")
     pause = OpenWebUIPause(compose, settings.project, "backup")
     with sigterm_as_interrupt():
         pause.stop(progress, "no archive was written")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from concurrent.futures import Future
+from functools import partial
 
 from ..checks.registry import CHECKS, Gathered, as_dict
 from ..concurrency import Failed, TimedOut, gather, timed
@@ -25,12 +26,17 @@ def _gather(settings, deep: bool) -> tuple[Gathered, dict, dict]:
     from ..foundry import discovery
     from ..services import ports_scan, stack_checks
 
+    from ..core.foundry_hosts import hosts_of
+
     timeout = settings.check_timeout
+    hosts = hosts_of(settings)
     longest = discovery.longest(settings, timeout)  # a slow foundry CLI has a budget of its own
     took: dict[str, float] = {}
     discovered: Future = Future()
 
     def find_foundry() -> Gathered:
+        if hosts:  # several Foundry hosts: each one's URL probed and judged on its own, no discovery
+            return _foundry_hosts(settings, hosts, deep, discovered)
         try:
             found = discovery.discover(settings, timeout)
         except BaseException:
@@ -83,17 +89,57 @@ def _foundry(settings, disc: Discovery, deep: bool) -> Gathered:
     return g
 
 
-def _relay_for(settings, gateway: str, port: int) -> str | None:
-    """The stack's socat relay, if one listens on the bridge gateway and forwards to 127.0.0.1:port."""
+def _relay_for(settings, gateway: str, port: int, target: str = "127.0.0.1", spread: int = 1) -> str | None:
+    """The stack's socat relay, if one listens on the bridge gateway and forwards to target:port (several hosts:
+    their relays listen on relay_port, relay_port + 1, ...)."""
     from ..adapters import net
 
-    listening = [listener for listener in net.listeners({settings.relay_port}) if listener.address == gateway]
+    ports = set(range(settings.relay_port, min(settings.relay_port + spread, 65536)))
+    listening = [listener for listener in net.listeners(ports) if listener.address == gateway]
     owners, _ = net.socket_owners({listener.inode for listener in listening})
-    for pid in owners.values():
+    by_inode = {listener.inode: listener.port for listener in listening}
+    for inode, pid in owners.items():
         cmdline = (net.process_info(pid).get("cmdline") or "")
-        if "socat" in cmdline and f"TCP:127.0.0.1:{port}" in cmdline:
-            return f"{gateway}:{settings.relay_port}"
+        if "socat" in cmdline and f"TCP:{target}:{port}" in cmdline:
+            return f"{gateway}:{by_inode.get(inode, settings.relay_port)}"
     return None
+
+
+def _foundry_hosts(settings, hosts, deep: bool, discovered: Future) -> Gathered:
+    """The foundry.* facts of each host (at once), each from a Discovery of its URL alone; the first host's are
+    the primary ones (the stack checks use them)."""
+    from ..core.foundry_hosts import is_loopback, own_addresses
+    from ..core.foundry_rules import Candidate, choose
+    from ..foundry import discovery
+
+    def one(host) -> Gathered:
+        disc = choose([Candidate(host.url, "setting", f"foundry_urls: host {host.name}")],
+                      discovery.probe_all([Candidate(host.url, "setting")], settings.http_timeout, settings.api_key))
+        g = _foundry(settings.but(foundry_url=host.url, foundry_urls=None), disc, deep)
+        address = url_host(host.url)
+        if is_loopback(address) and disc.chosen:  # 127.0.0.2: this host's own loopback address
+            from ..adapters import net
+
+            g.local_hosts = g.local_hosts | {address}
+            g.addresses = list(own_addresses(address, [l.address for l in net.listeners({url_port(host.url)})]))
+            if g.addresses and g.gateway:
+                g.relay = _relay_for(settings, g.gateway, url_port(host.url), address if address.count(".") == 3
+                                     else "127.0.0.1", len(hosts))
+        return g
+
+    done = gather({h.name: partial(one, h) for h in hosts}, settings.check_timeout + (CHAT_TIMEOUT_S if deep else 0))
+    per_host = [(h.name, h.url, done[h.name] if isinstance(done[h.name], Gathered) else
+                 Gathered(settings, deep, choose([Candidate(h.url, "setting")], {}))) for h in hosts]
+    primary = per_host[0][2]
+    discovered.set_result(primary.discovery)
+    primary.hosts = per_host
+    return primary
+
+
+def _for_host(verdict: v.Verdict, name: str, url: str) -> v.Verdict:
+    verdict.cause = f"host {name} ({url}): {verdict.cause}"
+    verdict.data = {**(verdict.data or {}), "host": name, "host_url": url}
+    return verdict
 
 
 def check(settings, deep: bool = False) -> Result:
@@ -102,6 +148,9 @@ def check(settings, deep: bool = False) -> Result:
     reported: set[str] = set()
     for entry in CHECKS:
         fact = broken.get(entry.source)
+        if fact is None and entry.source == "foundry" and g.hosts:  # one verdict per host, naming it
+            verdicts += [_for_host(entry.judge(host_g), name, url) for name, url, host_g in g.hosts]
+            continue
         if fact is None:
             verdict = entry.judge(g)
         elif entry.source in reported:  # one finding per broken source; the rest of its checks skip
@@ -119,8 +168,12 @@ def check(settings, deep: bool = False) -> Result:
                   "took_ms": {name: round(ms, 1) for name, ms in took.items()}}
     if g.discovery is not None:
         data["foundry"] = g.discovery.as_dict()
+    if g.hosts:
+        data["foundry_hosts"] = [{"name": name, "url": url, "answers": bool(hg.discovery and hg.discovery.chosen),
+                                  "models": hg.loaded or []} for name, url, hg in g.hosts]
     if status == "fail":
-        errors = [{"code": c.id, "message": c.cause, "hint": c.fix} for c in verdicts if c.status == "fail"]
+        errors = [{"code": c.id, "message": c.cause, "hint": c.fix, **({"host": c.data["host"]} if c.data and
+                   "host" in c.data else {})} for c in verdicts if c.status == "fail"]
         return Result("doctor", data, "fail", ExitCode.CHECK_FAILED, errors)
     return Result("doctor", data, status)
 
@@ -128,7 +181,9 @@ def check(settings, deep: bool = False) -> Result:
 def run(settings, deep: bool = False, fix: bool = False, bundle: str | None = None, progress=None,
         force: bool = False, verbose: bool = False) -> Result:
     from ..core.redact import mask_data
+    from ..services.foundry_hosts import as_rendered
 
+    settings = as_rendered(settings)  # a stack made with several --foundry-url: those hosts
     if bundle:  # refuse an existing file or symlink before the checks run (force: replace it)
         from ..services.bundle import check_target
 
@@ -137,9 +192,12 @@ def run(settings, deep: bool = False, fix: bool = False, bundle: str | None = No
     if fix:
         from ..services import fixes
 
-        before = {c["id"]: c for c in result.data["checks"]}
+        before: dict = {}
+        for c in result.data["checks"]:  # several hosts: one check id per host; a failing one counts
+            if c["id"] not in before or c["status"] == "fail":
+                before[c["id"]] = c
         changes = fixes.fix_ports(settings, before)
-        settings = settings.reload() if changes else settings  # saved ports apply from here on
+        settings = as_rendered(settings.reload()) if changes else settings  # saved ports apply from here on
         changes += fixes.fix_stack(settings, before, progress or (lambda _m: None))
         if changes:
             result = check(settings, deep)

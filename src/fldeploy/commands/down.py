@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from ..errors import ExitCode, FldeployError
 from ..result import Result
+from ..services.targets import other_target
 from ..services.confirm import confirm
 from ..services.stack import stack_compose
 
 
 def run(settings, volumes: bool, confirmed: bool, interactive: bool, ask) -> Result:
+    if target := other_target(settings):
+        return target.down(settings, volumes, confirmed, interactive, ask)
     compose = stack_compose(settings)
     if volumes:
         confirm(confirmed, interactive, ask, "down",

@@ -1,4 +1,5 @@
-"""`fldeploy foundry start|stop|status`: the embedded Foundry Local that fldeploy manages."""
+"""`fldeploy foundry start|stop|status`: the embedded Foundry Local that fldeploy manages; `expose|unexpose`: the
+authenticating proxy in front of the Foundry found here (services/expose.py)."""
 from __future__ import annotations
 
 from ..errors import ExitCode, FldeployError
@@ -26,3 +27,15 @@ def status(settings) -> Result:
                       [{"code": "foundry.not_running", "message": "the embedded Foundry is not running",
                         "hint": "fldeploy foundry start --model <alias> (or --demo)"}])
     return Result("foundry status", state)
+
+
+def expose(settings, address: str | None, port: int | None, show_key: bool, new_key: bool, progress) -> Result:
+    from ..services import expose as proxy
+
+    return Result("foundry expose", proxy.expose(settings, address, port, show_key, new_key, progress))
+
+
+def unexpose(settings) -> Result:
+    from ..services import expose as proxy
+
+    return Result("foundry unexpose", proxy.unexpose(settings))

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from ..errors import ExitCode, FldeployError
 from ..result import Result
+from ..services.targets import other_target
 from ..services.stack import stack_compose
 
 
 def run(settings, service: str | None, follow: bool, tail: int) -> Result:
     """Compose writes the logs straight to this terminal; the result is its exit code (130 on Ctrl-C)."""
+    if target := other_target(settings):
+        return target.logs(settings, service, follow, tail)
     from ..adapters import proc
 
     compose = stack_compose(settings)

@@ -5,10 +5,13 @@ from pathlib import Path
 
 from ..errors import FldeployError
 from ..result import Result
+from ..services.targets import other_target
 from ..services.rendering import plan
 
 
 def run(settings, out: str | None) -> Result:
+    if target := other_target(settings):
+        return target.render(settings, out)
     from ..core.redact import mask_data, mask_text
     from ..stack import files
 

@@ -21,6 +21,10 @@ from ..stack.pause import OpenWebUIPause
 
 
 def restore(settings, source: str, confirmed: bool, interactive: bool, ask, progress) -> Result:
+    if settings.target == "swarm":  # PostgreSQL through pg_dump/pg_restore
+        from ..services import swarm_backup
+
+        return swarm_backup.restore(settings, source, confirmed, interactive, ask, progress)
     from ..adapters import volume
 
     volume.check_volume_name(settings.volume)

@@ -4,9 +4,12 @@ from __future__ import annotations
 from ..checks.registry import as_dict
 from ..errors import ExitCode
 from ..result import Result
+from ..services.targets import other_target
 
 
 def run(settings, progress, build: bool = False, init_swarm: bool = False) -> Result:
+    if target := other_target(settings):
+        return target.up(settings, progress, build, init_swarm)
     from ..services.deploy import deploy
 
     done = deploy(settings, progress, build)
@@ -18,7 +21,10 @@ def run(settings, progress, build: bool = False, init_swarm: bool = False) -> Re
                            or "admin", "password_in": f"{env_file} (CHAINLIT_ADMIN_PASSWORD)"}
         if "chainlit" in done.services else None,
         "foundry": {"url": done.facts.url, "model_id": done.facts.model_id, "container_url": done.route.url,
-                    "route": done.route.reason, "relay": done.route.relay},
+                    "route": done.route.reason, "relay": done.route.relay,
+                    **({"hosts": [{"name": h.host.name, "url": h.host.url, "answers": h.answering,
+                                   "model_id": h.facts.model_id} for h in done.facts.hosts]} if done.facts.hosts
+                       else {})},
         "stack_dir": str(done.stack_dir), "files_written": done.written["written"],
         "checks": [as_dict(c) for c in checks], "notes": done.notes,
         "timings": {k: round(v, 2) for k, v in done.timings.items()},

@@ -29,6 +29,7 @@ class Relay:
     listen_host: str
     listen_port: int
     target_port: int
+    target_host: str = "127.0.0.1"  # the loopback address Foundry listens on (a second host: 127.0.0.2)
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def relay_service(spec: StackSpec, relay: Relay) -> dict:
         "security_opt": ["no-new-privileges:true"],
         "command": [f"TCP-LISTEN:{relay.listen_port},bind={relay.listen_host},fork,reuseaddr,"
                     f"max-children={RELAY_MAX_CONNECTIONS}",
-                    f"TCP:127.0.0.1:{relay.target_port}"],
+                    f"TCP:{relay.target_host}:{relay.target_port}"],
     }
 
 

@@ -21,6 +21,7 @@ class FoundryFacts:
     local: bool = True
     gateway: str | None = None  # the Docker bridge gateway (docker0), where the relay listens
     engine: Engine = field(default_factory=lambda: KINDS["docker"])  # the engine the stack runs on
+    hosts: tuple = ()  # several Foundry hosts (services/foundry_hosts.py): each host's HostFacts; this is the first
 
 
 @dataclass(frozen=True)

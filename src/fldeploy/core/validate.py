@@ -128,6 +128,13 @@ def base_url(value: str) -> None:
     _url(value, default_scheme=True, base=True)
 
 
+def foundry_urls(value: str) -> None:
+    """Several Foundry hosts: comma-separated base URLs, each optionally named name=URL (core/foundry_hosts.py)."""
+    from .foundry_hosts import check_foundry_urls
+
+    check_foundry_urls(value)
+
+
 def http_url(value: str) -> None:
     """Any http(s) URL with a host (e.g. a model catalog)."""
     _url(value, default_scheme=False, base=False)
@@ -159,3 +166,44 @@ def all_of(*checks: Callable[[str], None]) -> Callable[[str], None]:
             one(value)
     check.__doc__ = " and ".join(c.__name__ for c in checks)
     return check
+
+
+def _service_url(value: str, schemes: tuple[str, ...], example: str) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        scheme, host, _ = parts.scheme.lower(), parts.hostname, parts.port  # .port raises on a bad port
+    except ValueError:
+        scheme, host = "", None
+    if any(c.isspace() for c in value) or scheme not in schemes or not host:
+        raise Invalid(f"is not a {schemes[0]}:// URL with a host", f"write it as {example}")
+
+
+def postgres_url(value: str) -> None:
+    """An external PostgreSQL for Open WebUI (it takes postgres:// and postgresql://, with an optional driver)."""
+    _service_url(value, ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"),
+                 "postgresql://USER:PASSWORD@HOST:5432/DB")
+
+
+def redis_url(value: str) -> None:
+    _service_url(value, ("redis", "rediss"), "redis://:PASSWORD@HOST:6379/0")
+
+
+_DNS_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_DNS_NAME = re.compile(rf"(\*\.)?{_DNS_LABEL}(\.{_DNS_LABEL})*", re.ASCII)
+
+
+def dns_name(value: str) -> None:
+    """A host name as a Kubernetes Ingress takes it (RFC 1123, lowercase, an optional leading '*.'; no IP)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+        is_ip = True
+    except ValueError:
+        is_ip = False
+    if is_ip or len(value) > 253 or not _DNS_NAME.fullmatch(value):
+        why = "an IP address, which an Ingress rule does not take" if is_ip else "not a DNS host name"
+        raise Invalid(f"is {why}", "write a lowercase host name of letters, digits, '-' and '.' (e.g. "
+                      "chat.example.org)")

@@ -36,6 +36,9 @@ def foundry_endpoint(d: Discovery) -> Verdict:
         bad = d.explicit_failed
         probe = d.probes.get(bad.url)
         outcome = probe.outcome if probe else "timeout"
+        if probe and probe.detail.startswith("HTTP 401"):  # it answers, but not to this key: foundry.api says so
+            return Verdict(cid, "ok", f"{bad.url} (from setting {bad.detail}; it refuses the key: see foundry.api)",
+                           "", data)
         if d.alternatives:
             good = d.alternatives[0]
             moved = ": its port moved" if outcome == "refused" else ""
@@ -75,6 +78,14 @@ def foundry_api(d: Discovery) -> Verdict:
         "not_openai": (f"{target.url} is not an OpenAI-compatible Foundry endpoint: {detail}",
                        "point --foundry-url at Foundry Local's base URL (e.g. http://127.0.0.1:5273)"),
     }
+    if outcome == "http_error" and detail.startswith("HTTP 401"):  # a `fldeploy foundry expose` proxy, or alike
+        causes[outcome] = (f"Foundry at {target.url} refused the key (HTTP 401): api_key is not the key of its "
+                           "proxy", "copy the key from `fldeploy foundry expose --show-key` on that machine into "
+                           "api_key (FLDEPLOY_API_KEY=<key>, or 'api_key: <key>' in fldeploy.yaml)")
+    if outcome == "http_error" and detail.startswith(("HTTP 502", "HTTP 504")):  # a proxy whose Foundry is gone
+        causes[outcome] = (f"{target.url} is a proxy whose Foundry does not answer ({detail[:8]})",
+                           "on that machine start Foundry, then run `fldeploy foundry expose` again (its port may "
+                           "have moved)")
     cause, to_fix = causes.get(outcome, (f"{target.url}: {detail}", start))
     return Verdict(cid, "fail", cause, to_fix, {"outcome": outcome, "detail": detail})
 
@@ -142,7 +153,7 @@ def foundry_bind(d: Discovery, addresses: list[str], engine: dict | None, gatewa
                        f"(`fldeploy foundry start --bind all --model <alias>`; firewall port {port} from other hosts), or on the "
                        "stack network's gateway; or run the stack on Docker", {**data, "gateways": list(kind.gateways)})
     gw = gateway or "172.17.0.1"
-    if all(a in LOOPBACKS for a in addresses):
+    if all(a in LOOPBACKS or a.startswith("127.") for a in addresses):  # 127.0.0.2: a second host's loopback
         if relay:
             return Verdict(cid, "ok", f"listens on {listens} only; the stack's relay on {relay} "
                            f"forwards the bridge to it", data={**data, "relay": relay})
@@ -151,7 +162,7 @@ def foundry_bind(d: Discovery, addresses: list[str], engine: dict | None, gatewa
                        f"refused' from host.docker.internal:{port} on a native Linux Docker engine",
                        f"`fldeploy up` relays it automatically; or serve the bridge too: `fldeploy foundry start` "
                        f"(listens on 127.0.0.1 and {gw}); or relay it by hand: "
-                       f"`socat TCP-LISTEN:{port},bind={gw},fork,reuseaddr TCP:127.0.0.1:{port}`",
+                       f"`socat TCP-LISTEN:{port},bind={gw},fork,reuseaddr TCP:{_loopback_of(host)}:{port}`",
                        data)
     if gateway and gateway in addresses:
         return Verdict(cid, "ok", f"listens on {listens}: containers reach it through the "
@@ -159,6 +170,11 @@ def foundry_bind(d: Discovery, addresses: list[str], engine: dict | None, gatewa
     return Verdict(cid, "fail", f"Foundry listens on {listens}, but host.docker.internal "
                    f"resolves to the bridge gateway {gw}", f"make it listen on {gw} too "
                    "(`fldeploy foundry start` does)", data)
+
+
+def _loopback_of(host: str) -> str:
+    """The loopback address a relay forwards to: the host's own (127.0.0.2 beside 127.0.0.1), else 127.0.0.1."""
+    return host if host.startswith("127.") and host.count(".") == 3 else "127.0.0.1"
 
 
 def foundry_chat(answer: dict | None, model_id: str | None) -> Verdict:

@@ -88,13 +88,63 @@ def _foundry(data: dict) -> str:
     return "\n".join(lines)
 
 
+def _expose(data: dict) -> str:
+    checked = data["checked"]
+    key = (f"  key:       {data['key']}   (kept in {data['key_file']})" if "key" in data else
+           f"  key:       in {data['key_file']}; print it: fldeploy foundry expose --show-key")
+    lines = [f"Foundry exposed at {data['api_url']} (nginx, {data['network']} network, compose project "
+             f"{data['project']})" + ("" if data["changed"] else " (already)"),
+             f"  forwards:  /v1/ with the key -> Foundry at {data['foundry_url']} (found via {data['foundry_source']});"
+             " anything else: 404",
+             f"  checked:   without the key {checked['without_key']}; with it /v1/models lists "
+             f"{', '.join(checked['models']) or 'no model'}",
+             key,
+             f"  use it:    on the front-end machine --foundry-url {data['url']} and api_key = the key",
+             f"  logs:      {data['logs']}",
+             "  stop it:   fldeploy foundry unexpose"]
+    return "\n".join(lines + [f"  note: {n}" for n in data.get("notes", [])])
+
+
+def _unexpose(data: dict) -> str:
+    kept = f"; the key stays in {data['key_file']}" if data.get("key_file") else ""
+    return ("proxy stopped" if data["stopped"] else "nothing to stop: Foundry was not exposed") + kept
+
+
 def _render(data: dict) -> str:
-    lines = [f"wrote {', '.join(data['written']) or 'nothing (unchanged)'} in {data['dir']}",
-             f"  services:  {', '.join(data['services'])}",
+    if data.get("target") == "kubernetes":
+        return _render_kubernetes(data)
+    if data.get("target") == "swarm":
+        return _render_swarm(data)
+    return _render_written(data, "", data["services"],
+                           f"docker compose --project-directory {data['dir']} up -d --wait")
+
+
+def _render_swarm(data: dict) -> str:
+    services = [f"{s} x{data['replicas']}" if s == "open-webui" else s for s in data["services"]]
+    return _render_written(data, f" (swarm stack {data['stack']})", services, data["run_it"])
+
+
+def _render_written(data: dict, what: str, services: list[str], run_it: str) -> str:
+    lines = [f"wrote {', '.join(data['written']) or 'nothing (unchanged)'} in {data['dir']}{what}",
+             f"  services:  {', '.join(services)}",
              f"  Foundry:   {data['foundry_url']} -> containers use {data['container_url']}",
              f"             ({data['route']})",
              f"  model:     {data['model_id']}",
-             f"  run it:    docker compose --project-directory {data['dir']} up -d --wait"]
+             f"  run it:    {run_it}"]
+    lines += [f"  note: {n}" for n in data.get("notes", [])]
+    return "\n".join(lines)
+
+
+def _render_kubernetes(data: dict) -> str:
+    services = [f"{s} x{data['replicas']}" if s == "open-webui" else s for s in data["services"]]
+    lines = [f"wrote {', '.join(data['written']) or 'nothing (unchanged)'} in {data['dir']} (a kustomize base)",
+             f"  services:  {', '.join(services)}",
+             f"  database:  {data['database']}; redis: {data['redis']}",
+             f"  Foundry:   pods use {data['foundry_url']} (model {data['model_id']})",
+             f"  secrets:   {data['secret_file']} (mode 0600) -> Secret {data['secret']}",
+             f"  ingress:   {data['ingress_host'] or 'none (kubectl port-forward svc/open-webui 3000:80)'}",
+             f"  apply it:  kubectl apply -k {data['dir']}"]
+    lines += [f"  removed:   {', '.join(data['removed'])}"] if data.get("removed") else []
     lines += [f"  note: {n}" for n in data.get("notes", [])]
     return "\n".join(lines)
 
@@ -113,7 +163,15 @@ def _up(data: dict) -> str:
     if "chainlit" in data["urls"] and data.get("chainlit_login"):
         login = data["chainlit_login"]
         lines.append(f"Chainlit:   sign in as {login['user']} (password in {login['password_in']})")
-    if f["model_id"]:
+    if f.get("hosts"):  # several Foundry hosts: Open WebUI lists each one's models as NAME.model
+        balanced = f["container_url"].startswith("http://foundry-balancer")
+        for i, h in enumerate(f["hosts"]):
+            listed = h["model_id"] if balanced else f"{h['model_id']} as {h['name']}.{h['model_id']}"
+            lines.append(f"{'Foundry:' if i == 0 else '':<11} {h['name']}: {h['url']} "
+                         f"({listed if h['answers'] else 'NOT ANSWERING'})")
+        if balanced:
+            lines.append(f"{'':<11} balanced: Open WebUI and Chainlit use {f['container_url']}")
+    elif f["model_id"]:
         lines.append(f"Foundry:    {f['url']} ({f['model_id']}); containers use {f['container_url']}")
     lines.append(f"Stack:      {data['stack_dir']} (up {data['timings']['total_s']:.1f}s)")
     lines += [f"note: {n}" for n in data.get("notes", [])]
@@ -126,10 +184,18 @@ def _down(data: dict) -> str:
 
 
 def _status(data: dict) -> str:
-    lines = [f"{'service':<14} {'state':<10} {'health':<10} {'url':<24} image"]
+    health = "replicas" if data.get("target") == "swarm" else "health"  # swarm: running/desired
+    lines = [f"{'service':<14} {'state':<10} {health:<10} {'url':<24} image"]
     for s in data["services"]:
         lines.append(f"{s['service']:<14} {s['state']:<10} {s['health']:<10} {str(s['url'] or '-'):<24} {s['image']}")
-    lines.append(f"Foundry in use: {data['foundry_in_use']}  (found now: {data['foundry_now'] or 'not running'})")
+    if data.get("foundry_hosts"):  # several Foundry hosts: each one in use vs now
+        balanced = " (balanced)" if data.get("balance") else ""
+        lines.append(f"Foundry hosts{balanced}:")
+        for h in data["foundry_hosts"]:
+            now = "answers" if h["answers"] else "NOT ANSWERING"
+            lines.append(f"  {h['name']:<12} {h['url'] or '-'}  in use: {h['in_use'] or '-'}  now: {now}")
+    else:
+        lines.append(f"Foundry in use: {data['foundry_in_use']}  (found now: {data['foundry_now'] or 'not running'})")
     if data.get("drift"):
         lines.append(f"DRIFT: {data['drift']}")
     return "\n".join(lines)
@@ -161,5 +227,6 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "render": _render, "up": _up, "down": _down, "status": _status, "status env": _status_env,
     "doctor": _doctor, "ports": _ports, "config": _config,
     "foundry start": _foundry, "foundry stop": _foundry, "foundry status": _foundry,
+    "foundry expose": _expose, "foundry unexpose": _unexpose,
     "logs": lambda data: "",  # docker compose logs wrote to the terminal itself
 }

@@ -159,7 +159,7 @@ def _light_checks(settings, services, facts: FoundryFacts, route: Route, out_dir
 
     checks = end_to_end.still_healthy(settings, services, checked_at)
     if "open-webui" in services:
-        tools_ok, _ = foundry_http.accepts_tools(facts.url, facts.model_id, 30)
+        tools_ok, _ = foundry_http.accepts_tools(facts.url, facts.model_id, 30, settings.api_key)
         checks.insert(0, end_to_end.check_and_repair_openwebui(settings, out_dir, facts.model_id, route.url,
                                                                tools_ok, chat=False))
     return checks
@@ -221,7 +221,7 @@ def check_front_ends(settings, services, facts: FoundryFacts, route: Route, out_
     from ..stack import end_to_end
 
     def openwebui() -> Verdict:
-        tools_ok, _ = foundry_http.accepts_tools(facts.url, facts.model_id, 30)
+        tools_ok, _ = foundry_http.accepts_tools(facts.url, facts.model_id, 30, settings.api_key)
         return end_to_end.check_and_repair_openwebui(settings, out_dir, facts.model_id, route.url, tools_ok)
 
     tasks = {"stack.openwebui": openwebui, "stack.chainlit": lambda: end_to_end.chainlit(settings, compose),

@@ -14,8 +14,13 @@ def foundry_facts(settings, found=None) -> tuple[FoundryFacts, list[str]]:
     """Find Foundry (or use a Discovery already made) and what containers need of it; without a Foundry,
     explicit --foundry-url and --model suffice."""
     from ..adapters import docker_engine, foundry_http, net
+    from ..core.foundry_hosts import hosts_of
     from ..foundry import discovery
 
+    if hosts_of(settings):  # several Foundry hosts: each probed, no discovery
+        from .foundry_hosts import several_facts
+
+        return several_facts(settings)
     notes: list[str] = []
     found = found or discovery.discover(settings, settings.check_timeout)
     if found.chosen and found.probe:

@@ -9,8 +9,13 @@ from .foundry_facts import foundry_facts
 
 
 def plan(settings, out_dir: Path, facts: FoundryFacts | None = None) -> tuple[dict, FoundryFacts, Route, list[str]]:
+    from ..core.foundry_hosts import hosts_of
     from ..stack import assets
 
+    if hosts_of(settings):  # several Foundry hosts: one Open WebUI connection each, or the balancer
+        from .foundry_hosts import plan as plan_hosts
+
+        return plan_hosts(settings, out_dir, facts)
     notes: list[str] = []
     if facts is None:
         facts, notes = foundry_facts(settings)

@@ -16,6 +16,8 @@ class RenderedStack:
     model_id: str | None = None
     relay: bool = False
     project: str | None = None  # the Compose project it was rendered for (its `name:`)
+    hosts: tuple = ()  # several Foundry hosts: ({"name", "url", "container_url", "relay"}, ...) as rendered
+    balance: bool = False  # their chats spread by the balancer
 
 
 def _env(service: dict | None, name: str) -> str | None:
@@ -32,8 +34,13 @@ def read(out_dir: Path) -> RenderedStack | None:
     doc = files.read_document(out_dir)
     services = doc.get("services") or {}
     owui, chainlit = services.get("open-webui"), services.get("chainlit")
-    return RenderedStack(out_dir, services, _env(owui, "OPENAI_API_BASE_URL") or _env(chainlit, "BASE_URL"),
-                         _env(chainlit, "MODEL"), "foundry-relay" in services, files.project_of(doc, ""))
+    from ..core.compose_hosts import read_hosts
+
+    hosts, balance = read_hosts(doc)
+    relay = "foundry-relay" in services or any(h.get("relay") for h in hosts)
+    first = hosts[0]["container_url"] if hosts else None
+    return RenderedStack(out_dir, services, _env(owui, "OPENAI_API_BASE_URL") or _env(chainlit, "BASE_URL") or first,
+                         _env(chainlit, "MODEL"), relay, files.project_of(doc, ""), hosts, balance)
 
 
 def require(settings) -> RenderedStack:

@@ -83,3 +83,18 @@ def free_name(folder: Path, stem: str) -> Path:
     while os.path.lexists(path):
         path, n = folder / f"{stem}-{n}.tar.gz", n + 1
     return path
+
+
+def writable_target(path: Path, code: str) -> None:
+    """A new file may be written at path (taken as typed: an existing name, even a dangling symlink, is refused),
+    or FldeployError before anything was done."""
+    if os.path.lexists(path):
+        raise FldeployError(f"{path} exists", "choose another file name", ExitCode.USAGE, f"{code}.exists")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        usable = os.access(path.parent, os.W_OK | os.X_OK)
+    except OSError:
+        usable = False
+    if not usable:
+        raise FldeployError(f"cannot write in {path.parent}: nothing was done", "choose a folder you can write to",
+                            ExitCode.USAGE, f"{code}.folder")

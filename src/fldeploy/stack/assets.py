@@ -10,7 +10,7 @@ import fldeploy
 CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
               "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem")
 CONTEXTS = {"open-webui": "open-webui", "chainlit": "chainlit", "foundry-relay": "relay",
-            "webgpu-demo": "webgpu-demo"}
+            "webgpu-demo": "webgpu-demo", "foundry-balancer": "nginx"}
 
 
 def deploy_dir() -> Path | None:

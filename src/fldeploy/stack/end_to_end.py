@@ -26,10 +26,17 @@ def check_and_repair_openwebui(settings, out_dir: Path, model_id: str, container
 
 def _openwebui(settings, out_dir: Path, model_id: str, container_url: str, tools_ok: bool | None,
                repair: bool, chat: bool = True) -> Verdict:
+    from ..core.compose_hosts import read_hosts
     from .openwebui import OpenWebUI
 
     url = f"http://127.0.0.1:{settings.openwebui_port}"
+    rendered = (out_dir / files.COMPOSE_FILE).exists()
+    hosts, balance = read_hosts(files.read_document(out_dir)) if rendered else ((), False)
     with OpenWebUI(url) as client:
+        if hosts:  # several Foundry hosts: one connection each (or the balancer), each host's models and chats
+            from .openwebui_hosts import check_hosts
+
+            return check_hosts(settings, client, url, out_dir, list(hosts), balance, repair, chat)
         return _check_openwebui(settings, client, url, out_dir, model_id, container_url, tools_ok, repair, chat)
 
 
@@ -93,8 +100,10 @@ def chainlit(settings, compose) -> Verdict:
         return Verdict(cid, "fail", f"the Chainlit app at {url} does not answer: {exc}", "see `fldeploy logs chainlit`")
     if health.get("status") != "ok" or page.status_code != 200:
         return Verdict(cid, "fail", f"{url}/health answered {health}", "see `fldeploy logs chainlit`")
-    probe = ("import os, urllib.request; print(urllib.request.urlopen(os.environ['BASE_URL'] + '/models', "
-             "timeout=5).status); print(os.environ.get('CHAINLIT_ADMIN_USER') or 'admin')")
+    # with the app's own API_KEY, as the app sends it (a Foundry behind `fldeploy foundry expose` wants it)
+    probe = ("import os, urllib.request; print(urllib.request.urlopen(urllib.request.Request(os.environ['BASE_URL'] "
+             "+ '/models', headers={'Authorization': 'Bearer ' + os.environ.get('API_KEY', '')}), timeout=5).status); "
+             "print(os.environ.get('CHAINLIT_ADMIN_USER') or 'admin')")
     reach = proc.run(compose.argv("exec", "-T", "chainlit", "python3", "-c", probe), 30)
     lines = [line.strip() for line in reach.stdout.strip().splitlines()]
     if not lines or lines[0] != "200":

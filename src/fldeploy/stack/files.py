@@ -35,6 +35,22 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int) -> None:
         raise
 
 
+def read_small_private(path: Path, limit: int = 8192) -> str | None:
+    """A small file fldeploy wrote for itself, or None: never through a symlink, never a FIFO or device (a
+    planted one would hang or leak another file), never more than limit bytes."""
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        return f.read(limit).decode("utf-8", "replace")
+
+
 def ensure_ours(path: Path) -> None:
     if path.exists() and MARKER not in path.read_text(encoding="utf-8", errors="replace")[:400]:
         kept = parse_dotenv(path.read_text(encoding="utf-8", errors="replace")) if path.name == ENV_FILE else {}
@@ -67,11 +83,13 @@ def is_placeholder(value: str | None) -> bool:
     return value is None or value.strip().lower() in PLACEHOLDERS or value.strip().lower().startswith("change-me")
 
 
-def secret_values(env_path: Path, api_key: str) -> dict[str, str]:
+def secret_values(env_path: Path, api_key: str, generated: dict | None = None) -> dict[str, str]:
     """Keep the generated secrets of an existing .env; create them once (and again where a placeholder was
-    kept, e.g. a copied .env.example); the API key follows the settings."""
+    kept, e.g. a copied .env.example); the API key follows the settings. generated: other secrets to make
+    instead of GENERATED (e.g. a target's database password besides them)."""
     kept = parse_dotenv(env_path.read_text(encoding="utf-8")) if env_path.exists() else {}
-    values = {name: kept[name] if not is_placeholder(kept.get(name)) else make() for name, make in GENERATED.items()}
+    values = {name: kept[name] if not is_placeholder(kept.get(name)) else make()
+              for name, make in (generated or GENERATED).items()}
     values["FOUNDRY_API_KEY"] = api_key
     return values
 

@@ -69,14 +69,22 @@ class OpenWebUI:
         self.token = body["token"]
 
     def resume_or_sign_in(self, email: str, password: str, session_file: Path) -> None:
-        """Reuse the admin session the last check kept (0600 next to .env) while Open WebUI accepts it; sign in
-        only when it does not. A sign-in costs Open WebUI a password hash (~0.3 s here) and counts against its
-        limit of 15 sign-ins per account in 3 minutes (routers/auths.py signin_rate_limiter)."""
+        """Reuse the admin session the last check kept (0600 next to .env) while Open WebUI accepts it and the
+        password in .env is still the one it was made with; sign in otherwise. A sign-in costs Open WebUI a
+        password hash (~0.3 s here) and counts against its limit of 15 sign-ins per account in 3 minutes
+        (routers/auths.py signin_rate_limiter)."""
+        import hashlib
+        import json
+
+        from .files import atomic_write, read_small_private
+
+        made_with = hashlib.sha256(f"{email.lower()}\n{password}".encode()).hexdigest()
         try:
-            self.token = session_file.read_text(encoding="utf-8").strip() or None
-        except OSError:
-            self.token = None
-        if self.token:
+            kept = json.loads(read_small_private(session_file) or "{}")
+        except ValueError:
+            kept = {}
+        self.token = kept.get("token") if isinstance(kept, dict) and kept.get("made_with") == made_with else None
+        if isinstance(self.token, str) and self.token:
             try:
                 resp = self.http.get("/api/v1/auths/", headers=self._auth())
                 who = resp.json() if resp.status_code == 200 else {}
@@ -84,11 +92,9 @@ class OpenWebUI:
                 who = {}
             if isinstance(who, dict) and str(who.get("email", "")).lower() == email.lower():
                 return
-            self.token = None
+        self.token = None
         self.sign_in(email, password)
-        from .files import atomic_write
-
-        atomic_write(session_file, self.token or "", 0o600)
+        atomic_write(session_file, json.dumps({"token": self.token, "made_with": made_with}), 0o600)
 
     def signs_in(self, email: str, password: str) -> bool | None:
         """Does this password sign in? True/False as Open WebUI answered; None when it did not answer."""

@@ -7,8 +7,9 @@ import json
 
 # Runs inside the container with its own python3; prints one JSON line.
 SCRIPT = r"""
-import json, socket, sys, urllib.error, urllib.parse, urllib.request
+import json, os, socket, sys, urllib.error, urllib.parse, urllib.request
 url = sys.argv[1].rstrip('/') + '/models'
+key = os.environ.get('OPENAI_API_KEY') or os.environ.get('API_KEY')  # the front end's own key (an exposed Foundry)
 out = {'url': url, 'resolved': None}
 try:
     host = urllib.parse.urlsplit(url).hostname
@@ -20,7 +21,8 @@ except socket.gaierror as e:
 except ValueError as e:
     out.update(outcome='bad_url', detail=str(e)); print(json.dumps(out)); sys.exit()
 try:
-    body = json.load(urllib.request.urlopen(url, timeout=4))
+    request = urllib.request.Request(url, headers={'Authorization': 'Bearer ' + key} if key else {})
+    body = json.load(urllib.request.urlopen(request, timeout=4))
     models = [m.get('id') for m in body.get('data', [])]
     out.update(outcome='ok' if models else 'no_models', models=models)
 except urllib.error.HTTPError as e:
