@@ -63,8 +63,10 @@ def test_two_hosts_each_listed_and_answering_then_one_stopped(tmp_path, stack_im
         assert [h["name"] for h in status.json["data"]["foundry_hosts"]] == ["a", "b"]
         assert "Foundry hosts:" in stack.fl("status").out
 
-        again = stack.fl("up", *urls, "--json")  # nothing changed: nothing written, the stored connections kept
+        # a plain `up` keeps the hosts the stack was made for: nothing written, the stored connections kept
+        again = stack.fl("up", "--json")
         assert again.code == 0 and again.json["data"]["files_written"] == [], again.out
+        assert [h["name"] for h in again.json["data"]["foundry"]["hosts"]] == ["a", "b"]
         assert "connection_fixed" not in next(c for c in again.json["data"]["checks"]
                                               if c["id"] == "stack.openwebui")["data"]
 

@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..core import verdicts
 from ..core.stack_plan import FoundryFacts, Route, selected_services
@@ -100,14 +101,41 @@ def _compose_failure(settings, output: str, timed_out: bool) -> FldeployError:
     return FldeployError(f"docker compose up failed: {tail}", "see `fldeploy logs`", ExitCode.CHECK_FAILED, "stack.up")
 
 
+def _recorded_hosts(settings) -> tuple[Any, list[str]]:
+    """`fldeploy up` without a Foundry flag or setting on a stack rendered for several Foundry hosts keeps those
+    hosts (doctor and status read them from the stack too) instead of discovering one Foundry and rendering
+    the stack down to it; --foundry-url (or foundry_url/foundry_urls) changes them."""
+    from ..core.compose_hosts import read_hosts
+    from ..core.foundry_hosts import hosts_of
+    from ..stack import files
+
+    out_dir = Path(settings.stack_dir)
+    if hosts_of(settings) or not settings.is_default("foundry_url") or not (out_dir / files.COMPOSE_FILE).exists():
+        return settings, []
+    try:
+        hosts, balance = read_hosts(files.read_document(out_dir))
+    except FldeployError:
+        return settings, []
+    if not hosts:
+        return settings, []
+    changes: dict[str, Any] = {"foundry_urls": ",".join(f"{h['name']}={h['url']}" for h in hosts)}
+    if settings.is_default("balance"):
+        changes["balance"] = balance
+    names = ", ".join(h["name"] for h in hosts)
+    return settings.but(**changes), [f"kept the Foundry hosts this stack was made for ({names}); "
+                                     "--foundry-url changes them"]
+
+
 def deploy(settings, progress, build: bool = False) -> Deployed:
     from ..adapters.compose import Compose
     from ..stack import files
 
     timings: dict[str, float] = {}
     start = time.monotonic()
+    settings, kept = _recorded_hosts(settings)
     progress("preflight: Foundry, Docker, ports")
     facts, notes = preflight(settings)
+    notes += kept
     timings["preflight_s"] = time.monotonic() - start
 
     out_dir = Path(settings.stack_dir)
