@@ -32,8 +32,13 @@ def _swarm_state() -> str:
 
 
 def _replicas(project: str) -> list[str]:
-    found = _docker("ps", "-q", "--filter", f"label=com.docker.swarm.service.name={project}_open-webui")
-    return found.stdout.split()
+    """Containers of the tasks Swarm wants running (a replaced task's container may still be stopping)."""
+    service = f"{project}_open-webui"
+    wanted = set(_docker("service", "ps", "-q", "--no-trunc", "--filter", "desired-state=running",
+                         service).stdout.split())
+    found = _docker("ps", "--filter", f"label=com.docker.swarm.service.name={service}", "--format",
+                    '{{.ID}} {{.Label "com.docker.swarm.task.id"}}').stdout.splitlines()
+    return [line.split()[0] for line in found if len(line.split()) == 2 and line.split()[1] in wanted]
 
 
 def _healthy_replicas(project: str) -> list[str]:
