@@ -26,7 +26,7 @@ def test_up_on_a_terminal_shows_each_service_with_state_and_time(tmp_path, stack
         while time.monotonic() < deadline:
             status = subprocess.run([*tmux, "display-message", "-p", "#{pane_dead} #{pane_dead_status}"],
                                     capture_output=True, text=True).stdout.split()
-            if status and status[0] == "1":
+            if len(status) == 2 and status[0] == "1":  # tmux may show the pane dead before its exit status
                 break
             time.sleep(1)
         screen = subprocess.run([*tmux, "capture-pane", "-p", "-S", "-"], capture_output=True, text=True).stdout
