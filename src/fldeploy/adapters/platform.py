@@ -130,25 +130,14 @@ def proc_process(pid: int) -> dict | None:
         return None
     import pwd
 
-    base = os.path.join(root, str(pid))
     try:
         status = _proc_status(pid)
-        with open(os.path.join(base, "comm"), encoding="utf-8", errors="replace") as f:
-            name = f.read().rstrip("\n")
+        name, argv = _proc_name_argv(pid)
         uid = int(status["Uid"].split()[0]) if status.get("Uid") else None
     except (_NotAProcess, FileNotFoundError, ProcessLookupError):
         return {"pid": pid, "name": None, "cmdline": None, "user": None, "gone": True}
     except PermissionError:
         return {"pid": pid, "name": None, "cmdline": None, "user": None, "hidden": True}
-    try:
-        with open(os.path.join(base, "cmdline"), "rb") as f:
-            argv = [a.decode("utf-8", "replace") for a in f.read().split(b"\0")]
-    except OSError:
-        argv = []
-    while argv and not argv[-1]:
-        argv.pop()
-    if len(name) >= 15 and argv and os.path.basename(argv[0]).startswith(name):
-        name = os.path.basename(argv[0])
     try:
         user = pwd.getpwuid(uid).pw_name if uid is not None else None
     except KeyError:
@@ -164,16 +153,11 @@ def proc_processes() -> list[dict] | None:
     table = []
     for entry in os.scandir(root):
         if entry.name.isdigit():
-            pid = int(entry.name)
             try:
-                with open(f"{root}/{pid}/comm", encoding="utf-8", errors="replace") as f:
-                    name = f.read().rstrip("\n")
+                name, argv = _proc_name_argv(int(entry.name))
             except OSError:
                 continue
-            argv = _proc_argv(pid) or []
-            if len(name) >= 15 and argv and os.path.basename(argv[0]).startswith(name):
-                name = os.path.basename(argv[0])
-            table.append({"pid": pid, "name": name, "cmdline": argv})
+            table.append({"pid": int(entry.name), "name": name, "cmdline": argv})
     return table
 
 
@@ -188,6 +172,17 @@ def cmdline(pid: int) -> list[str] | None:
         return list(psutil.Process(pid).cmdline())
     except (psutil.Error, OSError):
         return None
+
+
+def _proc_name_argv(pid: int) -> tuple[str, list[str]]:
+    """A process's name as psutil gives it (comm, or the command's base name when comm is cut at 15
+    characters) and its arguments; OSError when comm cannot be read."""
+    with open(os.path.join(PROC_ROOT, str(pid), "comm"), encoding="utf-8", errors="replace") as f:
+        name = f.read().rstrip("\n")
+    argv = _proc_argv(pid) or []
+    if len(name) >= 15 and argv and os.path.basename(argv[0]).startswith(name):
+        name = os.path.basename(argv[0])
+    return name, argv
 
 
 def _proc_argv(pid: int) -> list[str] | None:
