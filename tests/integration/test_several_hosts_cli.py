@@ -91,3 +91,19 @@ def test_doctor_names_the_host_that_is_down(fl, hosts):
     assert run.code == 1 and named == {"b"}
     bind = next(c for c in checks if c["id"] == "foundry.bind" and c["data"]["host"] == "a")
     assert f"TCP:127.0.0.2:{a.port}" in bind["fix"]  # no stack yet: a's loopback-only bind, its own address
+
+
+def test_doctor_on_a_balanced_stack_holds_compose_to_inline_configs(fl, tmp_path, hosts):
+    a, b = hosts
+    stack = str(tmp_path / "stack")
+    for extra in ([], ["--balance"]):
+        done = fl("render", "--foundry-url", f"a={a.url}", "--foundry-url", f"b={b.url}", *extra,
+                  FLDEPLOY_STACK_DIR=stack)
+        assert done.code == 0, done.out + done.err
+        # a plain doctor checks the stack it finds: its hosts, and whether its chats go through the balancer
+        run = fl("doctor", "--json", FLDEPLOY_STACK_DIR=stack)
+        compose = next(c for c in run.json["data"]["checks"] if c["id"] == "docker.compose")
+        if not extra:
+            assert compose["status"] == "ok" and "needs" not in compose["data"], compose
+        else:  # the real Compose here is newer than 2.23.1: the check passes, and says what it was held to
+            assert compose["status"] == "ok" and compose["data"]["needs"] == "2.23.1", compose

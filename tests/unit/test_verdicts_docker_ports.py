@@ -56,6 +56,21 @@ def test_compose_new_enough(version):
     assert (out.status, out.cause, out.fix) == ("ok", f"Docker Compose {version}", "")
 
 
+@pytest.mark.parametrize("version", ["2.20.2", "v2.23.0", "2.1.1"])
+def test_compose_too_old_for_the_balancer_says_so(version):
+    out = v.docker_compose({"present": True, "version": version, **v.compose_needs(True)})
+    assert out.status == "fail"
+    assert out.cause == (f"Docker Compose {version} is too old for `--balance` (its nginx configuration is inline in "
+                         "compose.yaml) (needs 2.23.1+)")
+    assert "docker-compose-plugin" in out.fix
+
+
+@pytest.mark.parametrize("version", ["2.23.1", "v2.29.7-desktop.1"])
+def test_compose_new_enough_for_the_balancer(version):
+    assert v.docker_compose({"present": True, "version": version, **v.compose_needs(True)}).status == "ok"
+    assert v.compose_needs(False) == {}
+
+
 # --- ports -------------------------------------------------------------------------------------------
 
 NGINX = {"addresses": ["0.0.0.0"], "pid": 4242, "process": {"pid": 4242, "name": "nginx", "user": "root"}}

@@ -163,9 +163,12 @@ def proc_processes() -> list[dict] | None:
 
 def cmdline(pid: int) -> list[str] | None:
     """A process's arguments; None when it is gone or may not be read."""
-    known = proc_process(pid)
-    if known is not None:
-        return None if known["cmdline"] is None else _proc_argv(pid)
+    if procfs() is not None and sys.platform != "win32":
+        try:
+            _proc_status(pid)  # a thread id is not a process
+        except (_NotAProcess, OSError):
+            return None
+        return _proc_argv(pid)
     import psutil
 
     try:

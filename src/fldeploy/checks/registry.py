@@ -69,7 +69,8 @@ CHECKS: tuple[Check, ...] = (
     Check("docker.engine", "docker.md", "the engine answers, and where it was found (`DOCKER_HOST`, the docker "
           "context, the platform default); its version; Docker Desktop, native or Podman", "docker",
           lambda g: v.docker_engine(g.engine or {})),
-    Check("docker.compose", "docker.md", "Compose v2, new enough for `up --wait` (2.1.1+)", "compose",
+    Check("docker.compose", "docker.md", "Compose v2, new enough for `up --wait` (2.1.1+; 2.23.1+ for `--balance`)",
+          "compose",
           lambda g: v.docker_compose(g.compose or {})),
     Check("ports", "ports.md", "the stack's host ports are free or held by fldeploy's own stack", "ports",
           lambda g: v.ports(*g.ports), fixed_by="ports"),

@@ -59,7 +59,8 @@ def _gather(settings, deep: bool) -> tuple[Gathered, dict, dict]:
     g = facts["foundry"] if isinstance(facts["foundry"], Gathered) else Gathered(settings, deep)
     host = platform_name(sys.platform)  # fix texts differ per platform and engine
     g.engine = {**facts["docker"], "host_platform": host} if isinstance(facts["docker"], dict) else None
-    g.compose = ({**facts["compose"], "host_platform": host, "host_engine": fix_engine(g.engine, host)}
+    g.compose = ({**facts["compose"], "host_platform": host, "host_engine": fix_engine(g.engine, host),
+                  **v.compose_needs(bool(settings.balance and g.hosts))}
                  if isinstance(facts["compose"], dict) else None)
     g.ports = facts["ports"] if isinstance(facts["ports"], tuple) else ((), ())
     if isinstance(facts["stack"], list):
@@ -181,9 +182,9 @@ def check(settings, deep: bool = False) -> Result:
 def run(settings, deep: bool = False, fix: bool = False, bundle: str | None = None, progress=None,
         force: bool = False, verbose: bool = False) -> Result:
     from ..core.redact import mask_data
-    from ..services.foundry_hosts import as_rendered
+    from ..services.stack import with_rendered_hosts
 
-    settings = as_rendered(settings)  # a stack made with several --foundry-url: those hosts
+    settings = with_rendered_hosts(settings)  # a stack made with several --foundry-url: those hosts
     if bundle:  # refuse an existing file or symlink before the checks run (force: replace it)
         from ..services.bundle import check_target
 
@@ -197,7 +198,7 @@ def run(settings, deep: bool = False, fix: bool = False, bundle: str | None = No
             if c["id"] not in before or c["status"] == "fail":
                 before[c["id"]] = c
         changes = fixes.fix_ports(settings, before)
-        settings = as_rendered(settings.reload()) if changes else settings  # saved ports apply from here on
+        settings = with_rendered_hosts(settings.reload()) if changes else settings  # saved ports apply from here on
         changes += fixes.fix_stack(settings, before, progress or (lambda _m: None))
         if changes:
             result = check(settings, deep)

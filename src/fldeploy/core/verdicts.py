@@ -8,6 +8,15 @@ from .foundry_rules import Discovery, resolve_model, url_host, url_port
 from .ports import LOOPBACKS, WILDCARDS, PortStatus
 
 MIN_COMPOSE = (2, 1, 1)  # `docker compose up --wait` arrived in Compose 2.1.1
+# `configs: {content: ...}` (the balancer's nginx.conf, inline in compose.yaml) arrived in Compose 2.23.1:
+# https://docs.docker.com/reference/compose-file/configs/
+BALANCE_COMPOSE = "2.23.1"
+
+
+def compose_needs(balance: bool) -> dict:
+    """What the stack needs of Compose beyond `up --wait`: the compose facts carry it to the docker.compose check."""
+    return {"needs": BALANCE_COMPOSE, "needed_for": "`--balance` (its nginx configuration is inline in "
+            "compose.yaml)"} if balance else {}
 
 
 @dataclass
@@ -231,6 +240,10 @@ def docker_compose(compose: dict) -> Verdict:
     if _version_tuple(version) < MIN_COMPOSE:
         return Verdict(cid, "fail", f"Docker Compose {version} is too old for `up --wait` (needs 2.1.1+)",
                        to_fix, compose)
+    needs = compose.get("needs")
+    if needs and _version_tuple(version) < _version_tuple(needs):
+        return Verdict(cid, "fail", f"Docker Compose {version} is too old for {compose.get('needed_for')} "
+                       f"(needs {needs}+)", to_fix, compose)
     return Verdict(cid, "ok", f"Docker Compose {version}", data=compose)
 
 

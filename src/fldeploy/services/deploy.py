@@ -74,8 +74,11 @@ def _compose_failure(settings, output: str, timed_out: bool) -> FldeployError:
     from ..adapters import docker_engine
     from .ports_scan import scan
 
-    compose = verdicts.docker_compose(docker_engine.compose_version(settings.check_timeout))
-    if compose.status == "fail":  # no Compose v2 (or one too old for --wait): nothing was started
+    from ..core.foundry_hosts import hosts_of
+
+    compose = verdicts.docker_compose({**docker_engine.compose_version(settings.check_timeout),
+                                       **verdicts.compose_needs(bool(settings.balance and hosts_of(settings)))})
+    if compose.status == "fail":  # no Compose v2, or one too old for --wait (or --balance): nothing was started
         return FldeployError(compose.cause, compose.fix, ExitCode.UNREACHABLE, compose.id)
 
     tail = " | ".join(output.splitlines()[-3:])
@@ -102,28 +105,14 @@ def _compose_failure(settings, output: str, timed_out: bool) -> FldeployError:
 
 
 def _recorded_hosts(settings) -> tuple[Any, list[str]]:
-    """`fldeploy up` without a Foundry flag or setting on a stack rendered for several Foundry hosts keeps those
-    hosts (doctor and status read them from the stack too) instead of discovering one Foundry and rendering
-    the stack down to it; --foundry-url (or foundry_url/foundry_urls) changes them."""
-    from ..core.compose_hosts import read_hosts
     from ..core.foundry_hosts import hosts_of
-    from ..stack import files
+    from .stack import with_rendered_hosts
 
-    out_dir = Path(settings.stack_dir)
-    if hosts_of(settings) or not settings.is_default("foundry_url") or not (out_dir / files.COMPOSE_FILE).exists():
+    kept = with_rendered_hosts(settings)
+    if kept is settings:
         return settings, []
-    try:
-        hosts, balance = read_hosts(files.read_document(out_dir))
-    except FldeployError:
-        return settings, []
-    if not hosts:
-        return settings, []
-    changes: dict[str, Any] = {"foundry_urls": ",".join(f"{h['name']}={h['url']}" for h in hosts)}
-    if settings.is_default("balance"):
-        changes["balance"] = balance
-    names = ", ".join(h["name"] for h in hosts)
-    return settings.but(**changes), [f"kept the Foundry hosts this stack was made for ({names}); "
-                                     "--foundry-url changes them"]
+    names = ", ".join(h.name for h in hosts_of(kept))
+    return kept, [f"kept the Foundry hosts this stack was made for ({names}); --foundry-url changes them"]
 
 
 def deploy(settings, progress, build: bool = False) -> Deployed:

@@ -131,30 +131,6 @@ def plan(settings, out_dir: Path, facts: FoundryFacts | None = None) -> tuple[di
     return doc, facts, route, notes
 
 
-def as_rendered(settings):
-    """The settings, or, when they name no Foundry, the hosts (and balance) the stack in stack_dir was rendered for:
-    a plain `fldeploy doctor` (and its --fix) on a stack made with several --foundry-url checks those hosts."""
-    if hosts_of(settings) or getattr(settings, "foundry_url", None):
-        return settings
-    from ..core.compose_hosts import read_hosts
-    from ..stack import files
-
-    out_dir = Path(settings.stack_dir)
-    if not (out_dir / files.COMPOSE_FILE).exists():
-        return settings
-    try:
-        rendered, balance = read_hosts(files.read_document(out_dir))
-    except FldeployError:
-        return settings
-    items = [f"{h['name']}={h['url']}" for h in rendered if isinstance(h.get("url"), str)]
-    if not items:
-        return settings
-    changes: dict = {"foundry_urls": ",".join(items)}
-    if settings.is_default("balance"):
-        changes["balance"] = balance
-    return settings.but(**changes)
-
-
 def hosts_status(settings, rendered_hosts: tuple) -> dict:
     """`status` for several hosts: each host in use (as rendered) vs now (as containers would reach it), and the
     drift per host by the one rule."""

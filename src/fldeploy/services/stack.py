@@ -43,6 +43,28 @@ def read(out_dir: Path) -> RenderedStack | None:
                          _env(chainlit, "MODEL"), relay, files.project_of(doc, ""), hosts, balance)
 
 
+def with_rendered_hosts(settings):
+    """The settings, or, when they name no Foundry, the hosts (and balance) the stack in stack_dir was rendered
+    for: a plain `fldeploy up`, `doctor` or `doctor --fix` on a stack made with several --foundry-url keeps those
+    hosts instead of discovering one Foundry; --foundry-url (or foundry_url/foundry_urls) changes them."""
+    from ..core.foundry_hosts import hosts_of
+
+    if hosts_of(settings) or getattr(settings, "foundry_url", None):
+        return settings
+    try:
+        rendered = read(Path(settings.stack_dir))
+    except FldeployError:
+        return settings
+    items = [f"{h['name']}={h['url']}" for h in (rendered.hosts if rendered else ())
+             if isinstance(h, dict) and isinstance(h.get("url"), str)]
+    if not items:
+        return settings
+    changes: dict = {"foundry_urls": ",".join(items)}
+    if settings.is_default("balance"):
+        changes["balance"] = rendered.balance if rendered else False
+    return settings.but(**changes)
+
+
 def require(settings) -> RenderedStack:
     rendered = read(Path(settings.stack_dir))
     if rendered is None:
