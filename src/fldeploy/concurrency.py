@@ -49,3 +49,23 @@ def timed(fn: Callable[[], Any], took: dict[str, float], name: str) -> Callable[
         finally:
             took[name] = (time.monotonic() - start) * 1000
     return run
+
+
+class Started:
+    """fn running on a daemon thread from now on (it cannot hold the exit, as an executor's worker would);
+    result(timeout) is its value, Failed, or TimedOut when it has not finished by then."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._out: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True, name="started")
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            self._out["value"] = fn()
+        except Exception as exc:  # the caller decides what a failure means
+            self._out["value"] = Failed(exc)
+
+    def result(self, timeout: float) -> Any:
+        self._thread.join(timeout)
+        return self._out.get("value", TimedOut(timeout))

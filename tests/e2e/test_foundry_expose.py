@@ -193,6 +193,40 @@ def test_a_taken_port_or_a_foreign_address_is_refused(exposed, tmp_path, hold_po
                           capture_output=True, text=True).stdout.split() == []
 
 
+def test_a_second_foundry_machine_takes_the_first_ones_key(exposed, tmp_path):
+    """Two exposed Foundry hosts behind one front end share its one api_key: the second machine's expose takes
+    the first one's key from a file (its .env copied, or the bare key); a file that is no key changes nothing."""
+    second = isolated_env(tmp_path, FLDEPLOY_FOUNDRY_URL=exposed.foundry.url, FLDEPLOY_BUILD_LOCAL="true",
+                          FLDEPLOY_BASE_IMAGE=BASE_IMAGE)
+    port, key_dir = _proxy_port(), os.path.join(second["FLDEPLOY_STATE_DIR"], "expose")
+    copied, bare, link, junk = (tmp_path / name for name in ("copied.env", "lab.key", "link.key", "junk.key"))
+    copied.write_text(open(exposed.key_file).read())
+    bare.write_text(exposed.key + "\n")
+    link.symlink_to(bare)
+    junk.write_text("not a key\n")
+    for hostile in (link, junk, tmp_path):
+        run = run_fldeploy("foundry", "expose", "--address", ADDRESS, "--port", str(port), "--key-file",
+                           str(hostile), env=second)
+        assert run.code == 2, run.out + run.err
+        assert "Traceback" not in run.err and "fix:" in run.err and exposed.key not in run.out + run.err
+        assert not os.path.exists(os.path.join(key_dir, ".env"))
+    try:
+        for given in (copied, bare):
+            run = run_fldeploy("foundry", "expose", "--address", ADDRESS, "--port", str(port), "--key-file",
+                               str(given), "--json", env=second, timeout=300)
+            assert run.code == 0, run.out + run.err
+            assert run.json["data"]["key_made"] is (given == copied) and exposed.key not in run.out + run.err
+            assert stat.S_IMODE(os.stat(os.path.join(key_dir, ".env")).st_mode) == 0o600
+        url = f"http://{ADDRESS}:{port}/v1/models"
+        for proxy in (url, exposed.url + "/v1/models"):  # the one key opens both hosts
+            assert httpx.get(proxy, headers={"Authorization": f"Bearer {exposed.key}"}).status_code == 200
+        assert httpx.get(url).status_code == 401
+        both = run_fldeploy("foundry", "expose", "--new-key", "--key-file", str(bare), env=second)
+        assert both.code == 2 and "pass one of them" in both.err
+    finally:
+        run_fldeploy("foundry", "unexpose", env=second, timeout=120)
+
+
 def test_a_front_end_stack_chats_through_the_proxy_with_api_key(exposed, stack_images, tmp_path):
     """The key is the front end's api_key: `up` checks Open WebUI (a chat through its UI path) and the Chainlit
     app's container against the proxy, moved to the Docker bridge gateway where containers reach it."""

@@ -136,3 +136,19 @@ def test_up_without_compose_starts_nothing_and_says_why(foundry, tmp_path, docke
     left = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={stack.project}"],
                           capture_output=True, text=True, timeout=30)
     assert left.stdout.strip() == "", "nothing was started"
+
+
+def test_a_command_that_ignores_terminate_at_its_timeout_is_killed_and_reported(tmp_path):
+    """proc.stream's timeout (e.g. `compose up` past wait_timeout + 1800 s): a child that ignores SIGTERM is
+    killed after 10 s and reported as timed out, with its output so far, not a traceback."""
+    import sys
+
+    from fldeploy.adapters import proc
+
+    stubborn = ("import signal, sys, time\n"
+                "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                "print('started', flush=True)\n"
+                "time.sleep(120)\n")
+    seen: list[str] = []
+    done = proc.stream([sys.executable, "-c", stubborn], 1.5, seen.append)
+    assert done.timed_out and done.returncode is None and done.stdout == "started" and seen == ["started"]

@@ -83,11 +83,29 @@ def _wait_for_api(host: str, service: subprocess.Popen, log: str) -> None:
     raise AssertionError(f"podman system service did not answer on {host}")
 
 
-def _unmount_under(root: str) -> None:
+def _mounts_under(root: str) -> list[str]:
     with open("/proc/mounts") as mounts:
-        targets = [line.split()[1] for line in mounts if line.split()[1].startswith(root)]
-    for target in sorted(targets, key=len, reverse=True):
-        subprocess.run(["umount", "-l", target], capture_output=True)
+        return [line.split()[1] for line in mounts if line.split()[1].startswith(root)]
+
+
+def _unmount_under(root: str) -> None:
+    """Podman's store mounts under root. The conmon of each `podman healthcheck run` (an exec session) lingers
+    with --exit-delay 300 and then runs `podman container cleanup`, which mounts the store again: the
+    processes of this private store are ended first (SIGKILL: no exit command runs), then it is unmounted."""
+    import psutil
+
+    ours = [p for p in psutil.process_iter(["cmdline"]) if root in " ".join(p.info["cmdline"] or [])]
+    for process in ours:
+        try:
+            process.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(ours, timeout=10)
+    deadline = time.monotonic() + 10
+    while _mounts_under(root) and time.monotonic() < deadline:
+        for target in sorted(_mounts_under(root), key=len, reverse=True):
+            subprocess.run(["umount", "-l", target], capture_output=True)
+        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

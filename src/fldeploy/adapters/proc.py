@@ -65,7 +65,11 @@ def stream(argv: list[str], timeout: float, on_line, cwd: str | None = None, env
         child.wait(timeout)
     except subprocess.TimeoutExpired:
         child.terminate()
-        child.wait(10)
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:  # it did not stop when asked
+            child.kill()
+            child.wait()
         reader.join(1)
         return Completed(argv, None, "\n".join(lines), timed_out=True)
     reader.join(5)

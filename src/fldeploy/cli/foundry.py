@@ -70,20 +70,27 @@ def expose(
     show_key: Annotated[bool, typer.Option("--show-key", help="Print the key (otherwise only where it is kept)."
                                            )] = False,
     new_key: Annotated[bool, typer.Option("--new-key", help="Replace the key (front ends need the new one).")] = False,
+    key_file: Annotated[Optional[str], typer.Option("--key-file", help="Use the key in this file (the bare key, or "
+                                                    "another Foundry machine's expose .env): several exposed hosts "
+                                                    "then share the front end's one api_key.", show_default=False
+                                                    )] = None,
     json: JsonOpt = False,
 ) -> None:
     """Expose this machine's Foundry to other machines: nginx (in a container) on ADDRESS:PORT forwards the
     OpenAI API under /v1/ to Foundry, only with the key it generated (Authorization: Bearer KEY); /shutdown,
     model load/unload and everything else never reach Foundry. Idempotent; the key is made once (mode 0600).
 
-    On the front-end machine: --foundry-url http://ADDRESS:PORT and api_key = the key.
+    On the front-end machine: --foundry-url http://ADDRESS:PORT and api_key = the key. Several Foundry
+    machines behind one front end share one key: expose the second with --key-file (a copy of the first's key).
 
-    Examples: fldeploy foundry expose --address 192.168.1.20 | fldeploy foundry expose --show-key
+    Examples: fldeploy foundry expose --address 192.168.1.20 | fldeploy foundry expose --show-key |
+    fldeploy foundry expose --address 192.168.1.21 --key-file lab.key
     """
     from ..commands import foundry as verb
 
     execute("foundry expose", json, {},
-            lambda s, p: verb.expose(s, address, port, show_key, new_key, p), wants_progress=True)
+            lambda s, p: verb.expose(s, address, port, show_key, new_key, p, key_file),
+            wants_progress=True)
 
 
 @app.command()

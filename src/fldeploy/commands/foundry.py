@@ -29,10 +29,11 @@ def status(settings) -> Result:
     return Result("foundry status", state)
 
 
-def expose(settings, address: str | None, port: int | None, show_key: bool, new_key: bool, progress) -> Result:
+def expose(settings, address: str | None, port: int | None, show_key: bool, new_key: bool, progress,
+           key_file: str | None = None) -> Result:
     from ..services import expose as proxy
 
-    return Result("foundry expose", proxy.expose(settings, address, port, show_key, new_key, progress))
+    return Result("foundry expose", proxy.expose(settings, address, port, show_key, new_key, progress, key_file))
 
 
 def unexpose(settings) -> Result:

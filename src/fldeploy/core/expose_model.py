@@ -106,6 +106,16 @@ def check_key(key: str, where: str) -> str:
     return key
 
 
+def key_in(text: str) -> str | None:
+    """The expose key in a file's text: the bare key on its one line, or the KEY_VAR= line of an expose .env."""
+    from .compose_model import parse_dotenv
+
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    key = parse_dotenv(text).get(KEY_VAR, "") if any("=" in line for line in lines) else \
+        (lines[0] if len(lines) == 1 else "")
+    return key if KEY_PATTERN.fullmatch(key) else None
+
+
 def hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 

@@ -3,6 +3,7 @@ each one's state and elapsed time (redrawn in place on a terminal, one line per 
 from __future__ import annotations
 
 import sys
+import threading
 import time
 
 from typing import TYPE_CHECKING
@@ -23,10 +24,16 @@ class Progress:
         self._status = ""
         self._drawn_lines = 0
         self._services: dict[str, list] = {}  # service -> [state, started, settled_at]
+        # Compose's lines arrive on its reader thread while the verb writes its own: one board, drawn by one
+        self._lock = threading.Lock()
 
     def __call__(self, message: str | ServiceEvent) -> None:
         if self.quiet:
             return
+        with self._lock:
+            self._show(message)
+
+    def _show(self, message: str | ServiceEvent) -> None:
         if not isinstance(message, str):  # a ServiceEvent
             self._service(message)
         elif self.tty:
@@ -66,6 +73,10 @@ class Progress:
 
     def done(self) -> None:
         """Leave the board on screen (it is the story of the wait); clear the status line under it."""
+        with self._lock:
+            self._done()
+
+    def _done(self) -> None:
         if self.tty and (self._services or self._status):
             self._status = ""
             lines = self._lines()

@@ -3,11 +3,12 @@ the front ends checked end to end. `up` is this service; `doctor --fix` uses it 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..concurrency import Failed, Started
 from ..core import verdicts
 from ..core.stack_plan import FoundryFacts, Route, selected_services
 from ..core.verdicts import Verdict
@@ -144,8 +145,7 @@ def deploy(settings, progress, build: bool = False) -> Deployed:
         # the files are those a full check passed on: while Compose confirms it changes nothing, the light
         # check runs (sign-in and repairs, no chats); used only if Compose indeed changed nothing
         checked_at = last_check.get("at", "?")
-        light = ThreadPoolExecutor(1).submit(_light_checks, settings, doc["services"], facts, route, out_dir,
-                                             checked_at)
+        light = Started(partial(_light_checks, settings, doc["services"], facts, route, out_dir, checked_at))
     before = _containers(settings.project) if light is not None else None
     mark = time.monotonic()
     done = compose.up(settings.wait_timeout, progress, build=build)
@@ -154,9 +154,12 @@ def deploy(settings, progress, build: bool = False) -> Deployed:
         raise _compose_failure(settings, done.stdout, done.timed_out)
 
     mark = time.monotonic()
+    checks = None
     if light is not None and before is not None and before == _containers(settings.project):
-        checks = light.result()  # nothing changed since the full check passed on exactly this stack
-    else:
+        checks = light.result(LIGHT_CHECK_S)  # nothing changed since the full check passed on exactly this stack
+        if isinstance(checks, Failed):
+            raise checks.error
+    if not isinstance(checks, list):  # something changed, or the light check did not finish: the full one
         progress("checking the stack end to end (Open WebUI: sign-in, models, a chat as the UI sends it)")
         checks = check_front_ends(settings, doc["services"], facts, route, out_dir, compose)
         if all(c.status == "ok" for c in checks):
@@ -166,6 +169,7 @@ def deploy(settings, progress, build: bool = False) -> Deployed:
     return Deployed(out_dir, list(doc["services"]), facts, route, written, checks, notes + render_notes, timings)
 
 
+LIGHT_CHECK_S = 120.0  # beyond it the full check runs instead (it has its own bounds)
 CHECKED_FILE = ".fldeploy-checked.json"  # the render the last full end-to-end check passed on, and when
 
 

@@ -42,18 +42,37 @@ def read_key(settings) -> str | None:
     return m.check_key(parse_dotenv(path.read_text(encoding="utf-8")).get(m.KEY_VAR, ""), str(path))
 
 
-def _ensure_key(settings, new: bool) -> tuple[str, bool]:
+def _ensure_key(settings, new: bool, given: str | None = None) -> tuple[str, bool]:
     from ..stack.files import atomic_write
 
     key = None if new else read_key(settings)
-    if key:
+    if key and given in (None, key):
         from ..adapters.platform import chmod_private
 
         chmod_private(folder(settings) / ENV_FILE)  # a copy made with a wider mode is narrowed again
         return key, False
-    key = secrets.token_urlsafe(32)
+    key = given or secrets.token_urlsafe(32)
     atomic_write(folder(settings) / ENV_FILE, dotenv_text({m.KEY_VAR: key}, __version__, KEY_HEADER), 0o600)
     return key, True
+
+
+def _key_from(key_file: str) -> str:
+    """The key in key_file: the bare key, or the expose .env of another Foundry machine (several hosts behind
+    one front end then share one api_key)."""
+    from ..stack.files import read_small_private
+
+    text = read_small_private(Path(key_file))
+    if text is None:
+        raise FldeployError(f"cannot read the key file {key_file}: it must be a regular file of at most 8 KiB, "
+                            "not a symlink", "copy the key (or the other machine's expose .env) into a file of "
+                            "your own, mode 0600, and pass that", ExitCode.USAGE, "expose.key_file")
+    key = m.key_in(text)
+    if key is None:
+        raise FldeployError(f"{key_file} holds no expose key (one line of 32+ characters A-Z a-z 0-9 _ -, or the "
+                            f"{m.KEY_VAR}= line of an expose .env)", "on the first Foundry machine, `fldeploy "
+                            "foundry expose --show-key` prints its key: copy it into this file", ExitCode.USAGE,
+                            "expose.key_file")
+    return key
 
 
 def _saved(settings) -> dict:
@@ -152,10 +171,15 @@ def _verify(url: str, key: str, name: str) -> dict:
                         "(`fldeploy doctor`)?", ExitCode.CHECK_FAILED, "expose.verify")
 
 
-def expose(settings, address: str | None, port: int | None, show_key: bool, new_key: bool, progress) -> dict:
+def expose(settings, address: str | None, port: int | None, show_key: bool, new_key: bool, progress,
+           key_file: str | None = None) -> dict:
     from ..adapters import net, proc
     from ..stack.files import atomic_write
 
+    if new_key and key_file:
+        raise FldeployError("--new-key makes a key, --key-file takes one: pass one of them", "drop one",
+                            ExitCode.USAGE, "expose.key_flags")
+    given = _key_from(key_file) if key_file else None
     saved = _saved(settings)
     if address is None and not saved.get("address"):
         raise FldeployError("on which address should Foundry be exposed?", "pass --address, the address other "
@@ -166,7 +190,7 @@ def expose(settings, address: str | None, port: int | None, show_key: bool, new_
     chosen = _foundry(settings)
     spec = plan(settings, address, port, chosen.url, _engine(settings))
     folder(settings).mkdir(parents=True, exist_ok=True)
-    key, made = _ensure_key(settings, new_key)
+    key, made = _ensure_key(settings, new_key, given)
     compose_path = folder(settings) / COMPOSE_FILE
     text = _dump(m.compose_document(spec, project(settings)))
     changed = made or not compose_path.exists() or compose_path.read_text(encoding="utf-8") != text

@@ -59,10 +59,8 @@ def with_rendered_hosts(settings):
              if isinstance(h, dict) and isinstance(h.get("url"), str)]
     if not items:
         return settings
-    changes: dict = {"foundry_urls": ",".join(items)}
-    if settings.is_default("balance"):
-        changes["balance"] = rendered.balance if rendered else False
-    return settings.but(**changes)
+    balance = {"balance": bool(rendered and rendered.balance)} if settings.is_default("balance") else {}
+    return settings.but(foundry_urls=",".join(items), **balance)
 
 
 def require(settings) -> RenderedStack:

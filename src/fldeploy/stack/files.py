@@ -44,10 +44,11 @@ def read_small_private(path: Path, limit: int = 8192) -> str | None:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_size > limit:  # a folder cannot even be wrapped as a file
+        os.close(fd)
+        return None
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-            return None
         return f.read(limit).decode("utf-8", "replace")
 
 
