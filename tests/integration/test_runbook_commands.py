@@ -5,6 +5,7 @@ that no longer parses, or that fails where the docs promise it works, fails here
 from __future__ import annotations
 
 import re
+import secrets
 import shlex
 
 import pytest
@@ -56,6 +57,7 @@ def concrete(command: str, values: dict[str, str]) -> list[str]:
     text = re.sub(r"\bADDRESS\b", "127.0.0.2", text)
     text = re.sub(r"\bPORT(\.\.\.)?", values["port"], text)
     text = re.sub(r"\bDIR\b", values["dir"], text)
+    text = re.sub(r"\bKEY_FILE\b", values["key_file"], text)
     text = re.sub(r"\bFILE\b", values["bundle" if "--bundle" in text else "archive"], text)
     return shlex.split(text)[1:]
 
@@ -71,7 +73,9 @@ def stack(tmp_path_factory, stack_images, foundry, catalog_url, tiny_model):
                       FLDEPLOY_FOUNDRY_PORT=str(free_port()))
     demo.install_into_cache(tiny_model, made.env["FLDEPLOY_MODEL_CACHE_DIR"])
     values = {"alias": demo.ALIAS, "port": str(free_port()), "dir": str(root / "rendered"),
-              "archive": str(root / "owui-backup.tar.gz"), "bundle": str(root / "support-bundle.tar.gz")}
+              "archive": str(root / "owui-backup.tar.gz"), "bundle": str(root / "support-bundle.tar.gz"),
+              "key_file": str(root / "lab.key")}
+    (root / "lab.key").write_text(secrets.token_urlsafe(32) + "\n")  # the key another Foundry machine made
     yield made, values, root
     run_fldeploy("foundry", "unexpose", env=made.env, timeout=120)
     run_fldeploy("foundry", "stop", env=made.env, timeout=60)

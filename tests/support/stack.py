@@ -2,6 +2,7 @@
 stack (own Compose project, volume, ports, stack folder) torn down with its volume afterwards."""
 from __future__ import annotations
 
+import os
 import subprocess
 import uuid
 from contextlib import contextmanager
@@ -73,7 +74,7 @@ def make_stack(root, **extra: str) -> Stack:
 
 def remove_stack(stack: Stack) -> None:
     subprocess.run(["docker", "compose", "-p", stack.project, "down", "--volumes", "--remove-orphans", "-t", "2"],
-                   cwd=stack.dir, capture_output=True, timeout=120)
+                   cwd=stack.dir if os.path.isdir(stack.dir) else None, capture_output=True, timeout=120)
 
 
 @contextmanager
