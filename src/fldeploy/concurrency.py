@@ -21,23 +21,13 @@ def gather(tasks: dict[str, Callable[[], Any]], timeout: float,
            timeouts: dict[str, float] | None = None) -> dict[str, Any]:
     """{name: value | TimedOut | Failed}; timeouts overrides timeout per task. Threads are daemons, so a
     stuck task cannot hold the exit."""
-    results: dict[str, Any] = {}
-
-    def run(name: str, fn: Callable[[], Any]) -> None:
-        try:
-            results[name] = fn()
-        except Exception as exc:  # reported as a finding by the caller
-            results[name] = Failed(exc)
-
-    threads = {name: threading.Thread(target=run, args=(name, fn), daemon=True, name=f"gather-{name}")
-               for name, fn in tasks.items()}
-    for t in threads.values():
-        t.start()
+    started = {name: Started(fn, f"gather-{name}") for name, fn in tasks.items()}
     limits = {name: (timeouts or {}).get(name, timeout) for name in tasks}
     start = time.monotonic()
-    for name, t in sorted(threads.items(), key=lambda item: limits[item[0]]):
-        t.join(max(0.0, start + limits[name] - time.monotonic()))
-    return {name: results[name] if name in results else TimedOut(limits[name]) for name in tasks}
+    for name in sorted(started, key=lambda n: limits[n]):
+        started[name].result(max(0.0, start + limits[name] - time.monotonic()))
+    results = {name: task.result(0) for name, task in started.items()}
+    return {name: TimedOut(limits[name]) if isinstance(value, TimedOut) else value for name, value in results.items()}
 
 
 def timed(fn: Callable[[], Any], took: dict[str, float], name: str) -> Callable[[], Any]:
@@ -55,9 +45,9 @@ class Started:
     """fn running on a daemon thread from now on (it cannot hold the exit, as an executor's worker would);
     result(timeout) is its value, Failed, or TimedOut when it has not finished by then."""
 
-    def __init__(self, fn: Callable[[], Any]) -> None:
+    def __init__(self, fn: Callable[[], Any], name: str = "started") -> None:
         self._out: dict[str, Any] = {}
-        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True, name="started")
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True, name=name)
         self._thread.start()
 
     def _run(self, fn: Callable[[], Any]) -> None:
